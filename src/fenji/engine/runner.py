@@ -1,0 +1,33 @@
+"""Run a compiled policy on DuckDB in-process, over Arrow tables.
+
+The connection is locked down before any policy SQL runs: no file system or network access,
+and the configuration frozen, so even a compiler bug could not make a policy read a file.
+Tables are handed over as Arrow (zero-copy scans); results come back as Arrow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import duckdb
+import pyarrow as pa
+
+
+def locked_connection(
+    tables: Mapping[str, pa.Table], *, threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with ``tables`` registered and external access off."""
+    con = duckdb.connect(":memory:")
+    for name, table in tables.items():
+        con.register(name, table)
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """Execute one query and return the whole result as an Arrow table."""
+    result = con.sql(sql).to_arrow_table()
+    return result

@@ -1,0 +1,290 @@
+"""Dimension specifications, one model per grading method.
+
+Each method (bands, rules, scorecard, matrix, pareto, rfm, stars) has its own spec here and its own
+compiler in ``fenji.engine.methods``. Shared parts — forced ``first`` rules, a ``population`` and
+the ``outside`` label, display names and strategies per label — live on :class:`DimensionBase`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from fenji.policy.base import Amount, Strict, Text
+
+LabelName = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
+
+
+class Cut(Strict):
+    """A cut point: an absolute value (``100万``) or a statistic of the population at the as-of
+    date (``{percentile: 80}``, ``mean``, ``median``), optionally over a filtered population
+    (``{median: true, where: "sales_12m > 0"}``). The explanation shows the value used."""
+
+    value: Amount | None = None
+    stat: Literal["percentile", "mean", "median"] | None = None
+    p: Amount | None = Field(default=None, ge=0, le=100)
+    where: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in ("mean", "median"):
+            return {"stat": value.strip().lower()}
+        if not isinstance(value, dict):
+            return {"value": value}
+        data = dict(value)
+        if "stat" in data or "value" in data:
+            return data
+        if "percentile" in data:
+            data["stat"] = "percentile"
+            data["p"] = data.pop("percentile")
+        for stat in ("mean", "median"):
+            if stat in data:
+                flag = data.pop(stat)
+                if flag is not True:
+                    raise ValueError(f"write '{stat}: true'")
+                data["stat"] = stat
+        return data
+
+    @model_validator(mode="after")
+    def _one(self) -> Cut:
+        if (self.value is None) == (self.stat is None):
+            raise ValueError("a cut is a number or one statistic (percentile, mean, median)")
+        if self.stat == "percentile" and self.p is None:
+            raise ValueError("a percentile cut needs the percentile, e.g. {percentile: 80}")
+        if self.value is not None and self.where is not None:
+            raise ValueError("'where' applies to statistics, not to a fixed value")
+        return self
+
+
+class Rule(Strict):
+    """Give ``label`` when the condition ``when`` holds; rules are tried in order."""
+
+    label: LabelName
+    when: str
+    title: Text | None = None
+
+
+class LabelInfo(Strict):
+    """How a label is shown and served: display name and the key of its strategy."""
+
+    title: Text | None = None
+    strategy: str | None = None
+
+
+class DimensionBase(Strict):
+    title: Text | None = None
+    labels: dict[LabelName, LabelInfo] = Field(default_factory=dict)
+    first: list[Rule] = Field(default_factory=list)
+    population: str | None = None
+    outside: LabelName | None = None
+
+
+class Band(Strict):
+    """One band: the label and its lower bound, inclusive (``min``) or exclusive (``above``).
+
+    Bands are listed from the best label down; the first whose bound the value meets decides.
+    A band with no bound is the catch-all and must come last."""
+
+    label: LabelName
+    min: Cut | None = None
+    above: Cut | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Band:
+        if self.min is not None and self.above is not None:
+            raise ValueError("a band has 'min' (inclusive) or 'above' (exclusive), not both")
+        return self
+
+    @property
+    def bound(self) -> Cut | None:
+        return self.min if self.min is not None else self.above
+
+    @property
+    def inclusive(self) -> bool:
+        return self.min is not None
+
+
+class BandsDimension(DimensionBase):
+    method: Literal["bands"]
+    metric: str
+    bands: list[Band] = Field(min_length=1)
+    missing: LabelName | None = None
+
+
+class RulesDimension(DimensionBase):
+    method: Literal["rules"]
+    rules: list[Rule] = Field(min_length=1)
+    default: LabelName | None = None
+
+
+class PointBand(Strict):
+    points: Amount
+    min: Cut | None = None
+    above: Cut | None = None
+
+
+class ScoreItem(Strict):
+    """A weighted scorecard item: points from another dimension's label (``dimension`` +
+    ``points``), from an expression (``value``), or from a metric cut into point bands."""
+
+    name: str
+    title: Text | None = None
+    weight: Amount = Decimal(1)
+    dimension: str | None = None
+    points: dict[LabelName, Amount] | None = None
+    value: str | None = None
+    metric: str | None = None
+    bands: list[PointBand] | None = None
+    max_points: Amount | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ScoreItem:
+        kinds = sum([self.dimension is not None, self.value is not None, self.metric is not None])
+        if kinds != 1:
+            raise ValueError("an item takes its points from one of: dimension, value, metric")
+        if self.dimension is not None and not self.points:
+            raise ValueError("an item over a dimension needs 'points' per label, e.g. {A: 4}")
+        if self.metric is not None and not self.bands:
+            raise ValueError("an item over a metric needs point 'bands'")
+        return self
+
+
+class Adjustment(Strict):
+    """A bonus or deduction: fixed ``points`` when ``when`` holds, or the value of ``value``."""
+
+    name: str
+    title: Text | None = None
+    when: str | None = None
+    points: Amount | None = None
+    value: str | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Adjustment:
+        if (self.value is None) == (self.points is None):
+            raise ValueError("give 'points' (with 'when') or a 'value' expression")
+        if self.points is not None and self.when is None:
+            raise ValueError("fixed points need a condition 'when'")
+        return self
+
+
+class RedLine(Strict):
+    """A veto: when ``when`` holds the label is ``label`` whatever the score (红线)."""
+
+    name: str
+    title: Text | None = None
+    when: str
+    label: LabelName
+
+
+class ScorecardDimension(DimensionBase):
+    method: Literal["scorecard"]
+    items: list[ScoreItem] = Field(min_length=1)
+    bonus: list[Adjustment] = Field(default_factory=list)
+    deductions: list[Adjustment] = Field(default_factory=list)
+    red_lines: list[RedLine] = Field(default_factory=list)
+    grades: list[Band] = Field(min_length=1)
+    decimals: int = Field(default=2, ge=0, le=6)
+
+
+class Axis(Strict):
+    """One side of a matrix: a metric and the cut at or above which it is "high"."""
+
+    metric: str
+    cut: Cut
+    title: Text | None = None
+
+
+class Quadrants(Strict):
+    high_high: LabelName
+    high_low: LabelName
+    low_high: LabelName
+    low_low: LabelName
+
+
+class MatrixDimension(DimensionBase):
+    method: Literal["matrix"]
+    x: Axis
+    y: Axis
+    quadrants: Quadrants
+
+
+class ParetoClass(Strict):
+    """A class while the share of the customers ranked before is below ``upto`` (0-1)."""
+
+    label: LabelName
+    upto: Amount | None = Field(default=None, gt=0, le=1)
+
+
+class ParetoDimension(DimensionBase):
+    method: Literal["pareto"]
+    metric: str
+    classes: list[ParetoClass] = Field(min_length=2)
+
+
+_CN8_DEFAULT: dict[str, str] = {
+    "hhh": "important_value",
+    "hlh": "important_development",
+    "lhh": "important_retention",
+    "llh": "important_winback",
+    "hhl": "general_value",
+    "hll": "general_development",
+    "lhl": "general_retention",
+    "lll": "general_winback",
+}
+
+
+class RfmDimension(DimensionBase):
+    """RFM: ``cn8`` (high/low against the population mean, eight classes) or ``quintile``
+    (1-5 scores by NTILE(5), named segments as rules over ``r``, ``f``, ``m``)."""
+
+    method: Literal["rfm"]
+    model: Literal["cn8", "quintile"]
+    recency: str
+    frequency: str
+    monetary: str
+    compare: Literal["mean", "median"] = "mean"
+    classes: dict[str, LabelName] = Field(default_factory=lambda: dict(_CN8_DEFAULT))
+    segments: list[Rule] = Field(default_factory=list)
+    default: LabelName | None = None
+
+    @model_validator(mode="after")
+    def _classes(self) -> RfmDimension:
+        if self.model == "cn8":
+            missing = set(_CN8_DEFAULT) - set(self.classes)
+            extra = set(self.classes) - set(_CN8_DEFAULT)
+            if missing or extra:
+                raise ValueError(
+                    "cn8 classes are keyed by R, F, M high (h) or low (l), e.g. 'hhh'; "
+                    f"missing {sorted(missing)}, unknown {sorted(extra)}"
+                )
+        if self.model == "quintile" and not self.segments:
+            raise ValueError("the quintile model needs 'segments': rules over r, f and m")
+        return self
+
+
+class StarComponent(Strict):
+    metric: str
+    weight: Amount = Field(gt=0)
+
+
+class StarsDimension(DimensionBase):
+    """Stars from a weighted composite of percent ranks (0-1) of the components."""
+
+    method: Literal["stars"]
+    components: list[StarComponent] = Field(min_length=1)
+    stars: list[Band] = Field(min_length=2)
+
+
+Dimension = Annotated[
+    BandsDimension
+    | RulesDimension
+    | ScorecardDimension
+    | MatrixDimension
+    | ParetoDimension
+    | RfmDimension
+    | StarsDimension,
+    Field(discriminator="method"),
+]
