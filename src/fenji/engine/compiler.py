@@ -128,6 +128,9 @@ def compile_policy(
                     outputs.append(OutputColumn(f"{dim}.{part}", part, dim))
     if include_metrics or explain:
         outputs += [OutputColumn(m, "metric") for m in policy.metrics]
+    elif policy.summary.revenue:
+        # The revenue metric rides along so that summaries need no second pass over facts.
+        outputs.append(OutputColumn(policy.summary.revenue, "metric"))
     wanted = {o.name for o in outputs}
     defs = [d for d in defs if explain or not d.explain_only or d.name in wanted]
     layer = _layers(provided, defs, population)

@@ -27,6 +27,7 @@ from fenji.policy.dimensions import (
 )
 from fenji.policy.expressions import ExpressionError, ParsedExpression, Scope, parse_expression
 from fenji.policy.models import Metric, Policy
+from fenji.policy.numbers import format_decimal
 from fenji.policy.sources import BUILTIN_SOURCES, CUSTOMERS
 from fenji.policy.yaml_loader import YamlSyntaxError, line_of, load_yaml
 
@@ -416,8 +417,8 @@ class _Checker:
                     key = "min" if band.min is not None else "above"
                     self.add(
                         "policy.band_order",
-                        f"band {band.label} lower bound {bound.value} is not below band "
-                        f"{prev_band.label} lower bound {pb.value}",
+                        f"band {band.label} lower bound {format_decimal(bound.value)} is not "
+                        f"below band {prev_band.label} lower bound {format_decimal(pb.value)}",
                         (*path, i, key),
                         "bounds must decrease from the first (best) band to the last",
                     )
