@@ -1,5 +1,7 @@
-"""The as-of date as users type it: ``2026-10-31``, ``2026/10/31``, ``2026年10月31日``, ``20261031``,
-or a month (``2026-10``, ``2026年10月``) meaning its last day — month-end is when grades are made.
+"""The as-of date as users type it.
+
+``2026-10-31``, ``2026/10/31``, ``2026年10月31日``, ``20261031``, or a month
+(``2026-10``, ``2026年10月``) meaning its last day: month-end is when grades are made.
 """
 
 from __future__ import annotations

@@ -29,7 +29,11 @@ dimensions:
 """
 )
 
-CUTS = [(Decimal(1_000_000), "A", True), (Decimal(500_000), "B", True), (Decimal(200_000), "C", False)]
+CUTS = [
+    (Decimal(1_000_000), "A", True),
+    (Decimal(500_000), "B", True),
+    (Decimal(200_000), "C", False),
+]
 
 
 def reference_band(value: Decimal) -> str:
@@ -44,7 +48,9 @@ def _tables(amounts: list[Decimal]) -> dict:
     ids = [f"C{i:05d}" for i in range(len(amounts))]
     return {
         "customers": customers([{"customer_id": c} for c in ids]),
-        "orders": orders([{"customer_id": c, "amount": a} for c, a in zip(ids, amounts, strict=True)]),
+        "orders": orders(
+            [{"customer_id": c, "amount": a} for c, a in zip(ids, amounts, strict=True)]
+        ),
     }
 
 
@@ -114,7 +120,9 @@ def test_bands_match_the_plain_python_reference(amounts: list[Decimal]) -> None:
 
 @settings(max_examples=20, deadline=None)
 @given(st.lists(money, min_size=1, max_size=20), st.integers(0, 19), money.filter(lambda d: d > 0))
-def test_raising_a_metric_never_lowers_the_band(amounts: list[Decimal], i: int, extra: Decimal) -> None:
+def test_raising_a_metric_never_lowers_the_band(
+    amounts: list[Decimal], i: int, extra: Decimal
+) -> None:
     i %= len(amounts)
     before = run(SALES_POLICY, _tables(amounts))[f"C{i:05d}"]["sales"]
     raised = list(amounts)
@@ -130,8 +138,14 @@ def test_results_do_not_depend_on_row_order() -> None:
         for _ in range(400)
     ]
     ids = sorted({r["customer_id"] for r in rows})
-    base = run(SALES_POLICY, {"customers": customers([{"customer_id": c} for c in ids]), "orders": orders(rows)})
+    base = run(
+        SALES_POLICY,
+        {"customers": customers([{"customer_id": c} for c in ids]), "orders": orders(rows)},
+    )
     rng.shuffle(rows)
     ids.reverse()
-    shuffled = run(SALES_POLICY, {"customers": customers([{"customer_id": c} for c in ids]), "orders": orders(rows)})
+    shuffled = run(
+        SALES_POLICY,
+        {"customers": customers([{"customer_id": c} for c in ids]), "orders": orders(rows)},
+    )
     assert base == shuffled

@@ -51,7 +51,9 @@ def test_shape_problems_are_all_reported_with_lines() -> None:
 
 
 def test_meaning_problems_are_all_reported_with_lines() -> None:
-    text = BROKEN.replace("  bad_window: {agg: sum, from: orders, of: amount, window: 12 weeks}\n", "")
+    text = BROKEN.replace(
+        "  bad_window: {agg: sum, from: orders, of: amount, window: 12 weeks}\n", ""
+    )
     text = text.replace("  typo:\n    method: bandz\n", "")
     issues = issues_of(text)
     codes = {i.code for i in issues}
@@ -71,9 +73,11 @@ def test_yaml_syntax_error_points_at_the_line() -> None:
 
 
 def test_unknown_key_is_an_error_not_ignored() -> None:
-    text = BROKEN.split("dimensions:")[0].replace(
-        "  bad_window: {agg: sum, from: orders, of: amount, window: 12 weeks}\n", ""
-    ).replace("  escape: {expr: \"read_text('/etc/passwd')\"}\n", "")
+    text = (
+        BROKEN.split("dimensions:")[0]
+        .replace("  bad_window: {agg: sum, from: orders, of: amount, window: 12 weeks}\n", "")
+        .replace("  escape: {expr: \"read_text('/etc/passwd')\"}\n", "")
+    )
     text += "dimensions:\n  s:\n    method: bands\n    metric: sales_12m\n    bandz: []\n"
     issues = issues_of(text)
     assert any(i.code == "policy.extra_forbidden" and "bandz" in i.message for i in issues)

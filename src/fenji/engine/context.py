@@ -7,6 +7,7 @@ assembler (:mod:`fenji.engine.compiler`) places it in the lowest layer its depen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -41,7 +42,8 @@ def date_lit(day: date) -> exp.Expression:
 
 
 def case(
-    whens: list[tuple[exp.Expression, exp.Expression]], default: exp.Expression | None = None
+    whens: Sequence[tuple[exp.Expression, exp.Expression]],
+    default: exp.Expression | None = None,
 ) -> exp.Expression:
     """CASE WHEN ... THEN ... [ELSE ...] END; a lone default is returned as is."""
     if not whens:

@@ -40,7 +40,7 @@ class EngineDialect:
         if feature in self.unsupported:
             raise UnsupportedFeature(f"{feature} is not supported on {self.name}")
 
-    def sql(self, expression: exp.Expression, pretty: bool = False) -> str:
+    def sql(self, expression: exp.Expr, pretty: bool = False) -> str:
         return expression.sql(dialect=self.name, pretty=pretty)
 
 

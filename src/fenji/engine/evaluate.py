@@ -71,7 +71,7 @@ class Evaluation:
     ) -> list[DimensionExplanation]:
         """Explanations of every dimension for one customer (and business line)."""
         con, compiled = self._explain_query()
-        cond: exp.Expression = exp.EQ(this=col("customer_id"), expression=exp.Placeholder())
+        cond: exp.Expr = exp.EQ(this=col("customer_id"), expression=exp.Placeholder())
         params: list[Any] = [customer_id]
         if business_line is not None and "business_line" in self.policy.key_columns:
             cond = exp.and_(cond, exp.EQ(this=col("business_line"), expression=exp.Placeholder()))

@@ -25,7 +25,7 @@ def days_between(start: exp.Expression, end: exp.Expression) -> exp.Expression:
 
 def month_trunc(value: exp.Expression) -> exp.Expression:
     return exp.Cast(
-        this=exp.DateTrunc(this=value, unit=exp.Literal.string("MONTH")),
+        this=exp.DateTrunc(this=value, unit=exp.Literal.string("MONTH")),  # type: ignore[no-untyped-call]
         to=exp.DataType.build("date"),
     )
 

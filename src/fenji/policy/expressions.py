@@ -257,6 +257,8 @@ def parse_expression(text: str, scope: Scope = "entity") -> ParsedExpression:
             [ExpressionProblem("expr.statement", "write exactly one expression", "remove extras")],
         )
     tree = trees[0]
+    if not isinstance(tree, exp.Expression):
+        raise ExpressionError(text, [_disallowed(tree)])
     names: set[str] = set()
     functions: set[str] = set()
     uses_population = False
@@ -331,7 +333,7 @@ def parse_expression(text: str, scope: Scope = "entity") -> ParsedExpression:
     )
 
 
-def _disallowed(node: exp.Expression) -> ExpressionProblem:
+def _disallowed(node: exp.Expr) -> ExpressionProblem:
     kind = type(node).__name__
     if isinstance(node, exp.Query | exp.Subquery):
         return ExpressionProblem(

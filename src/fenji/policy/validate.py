@@ -348,13 +348,13 @@ class _Checker:
                         (*path, "classes", i),
                         "give every class but the last a cumulative share such as 0.7",
                     )
-                if i and c.upto is not None and (prev := d.classes[i - 1].upto) is not None:
-                    if c.upto <= prev:
-                        self.add(
-                            "policy.pareto_order",
-                            f"class {c.label}: upto {c.upto} must be above {prev}",
-                            (*path, "classes", i, "upto"),
-                        )
+                prev = d.classes[i - 1].upto if i else None
+                if c.upto is not None and prev is not None and c.upto <= prev:
+                    self.add(
+                        "policy.pareto_order",
+                        f"class {c.label}: upto {c.upto} must be above {prev}",
+                        (*path, "classes", i, "upto"),
+                    )
             produced += [c.label for c in d.classes]
         elif isinstance(d, RfmDimension):
             for key in ("recency", "frequency", "monetary"):
