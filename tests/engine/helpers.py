@@ -17,7 +17,16 @@ MONEY = pa.decimal128(18, 4)
 
 
 def customers(rows: list[dict[str, Any]]) -> pa.Table:
-    cols = ["customer_id", "name", "industry", "region", "scale", "owner", "first_deal_date", "influence"]
+    cols = [
+        "customer_id",
+        "name",
+        "industry",
+        "region",
+        "scale",
+        "owner",
+        "first_deal_date",
+        "influence",
+    ]
     types = {"first_deal_date": pa.date32()}
     return pa.table(
         {c: pa.array([r.get(c) for r in rows], type=types.get(c, pa.string())) for c in cols}
@@ -30,7 +39,9 @@ def orders(rows: list[dict[str, Any]]) -> pa.Table:
 
     return pa.table(
         {
-            "order_id": pa.array([r.get("order_id", f"O{i}") for i, r in enumerate(rows)], pa.string()),
+            "order_id": pa.array(
+                [r.get("order_id", f"O{i}") for i, r in enumerate(rows)], pa.string()
+            ),
             "customer_id": pa.array([r["customer_id"] for r in rows], pa.string()),
             "business_line": pa.array([r.get("business_line", "乳品") for r in rows], pa.string()),
             "order_date": pa.array([r.get("order_date", AS_OF) for r in rows], pa.date32()),
@@ -46,7 +57,9 @@ def policy(text: str) -> Policy:
     return parse_policy(text, file="<test>")
 
 
-def run(p: Policy, tables: dict[str, pa.Table], as_of: date = AS_OF, **kw: Any) -> dict[str, dict[str, Any]]:
+def run(
+    p: Policy, tables: dict[str, pa.Table], as_of: date = AS_OF, **kw: Any
+) -> dict[str, dict[str, Any]]:
     """Labels by customer id (or "customer|line")."""
     result = evaluate_tables(p, tables, as_of, **kw)
     out: dict[str, dict[str, Any]] = {}

@@ -54,7 +54,7 @@ def _layers(
     by_name = {d.name: d for d in defs}
     if population is not None:
         by_name[population.name] = population
-    layer: dict[str, int] = {name: 0 for name in provided}
+    layer: dict[str, int] = dict.fromkeys(provided, 0)
     pop_layer: int | None = None
     visiting: set[str] = set()
 
@@ -141,14 +141,14 @@ def compile_policy(
     all_defs = defs + ([population] if population is not None else [])
     pop_level = layer.get(POPULATION)
     for k in range(1, top + 1):
-        q = exp.select(exp.Star()).from_(f"l{k - 1}")
+        q: exp.Query = exp.select(exp.Star()).from_(f"l{k - 1}")
         for d in all_defs:
             if layer[d.name] == k:
                 q = q.select(exp.alias_(d.expr, exp.to_identifier(d.name, quoted=True)))
         if pop_level is not None and k == pop_level + 1:
             q = q.where(col(POPULATION))
         ctes.append((f"l{k}", q))
-    final = exp.select(*[col(o.name) for o in outputs]).from_(f"l{top}")
+    final: exp.Query = exp.select(*[col(o.name) for o in outputs]).from_(f"l{top}")
     final = final.order_by(*[col(k) for k in ctx.key])
     for name, q in ctes:
         final = final.with_(name, as_=q)

@@ -21,7 +21,14 @@ from datetime import date
 from sqlglot import exp
 
 from fenji.engine.context import ColumnDef, CompileContext, and_, col, date_lit, num, or_
-from fenji.engine.sqlexpr import compile_entity, compile_row, days_between, month_trunc, rounded
+from fenji.engine.sqlexpr import (
+    compile_entity,
+    compile_row,
+    days_between,
+    month_trunc,
+    rounded,
+    wide_decimal,
+)
 from fenji.engine.windows import Bounds, resolve
 from fenji.policy.expressions import parse_expression
 from fenji.policy.models import Metric
@@ -85,7 +92,7 @@ def _agg_expr(m: Metric, date_col: exp.Expression, as_of: date) -> exp.Expressio
         return exp.Max(this=of)
     if agg == "median":
         assert of is not None
-        return exp.Median(this=of)
+        return exp.Median(this=wide_decimal(of))
     if agg == "months":
         return exp.Count(this=exp.Distinct(expressions=[month_trunc(date_col.copy())]))
     if agg == "days_since_last":
@@ -101,7 +108,7 @@ def source_query(source: SourceInfo, metrics: dict[str, Metric], ctx: CompileCon
         raise MissingSourceError(f"source '{source.name}' has no date column declared")
     date_col = col(source.date_column)
     key = [col(k) for k in ctx.key]
-    selects: list[exp.Expression] = list(key)
+    selects: list[exp.Expr] = list(key)
     lowers: list[Bounds] = []
     for name, m in metrics.items():
         bounds = resolve(m.window, ctx.as_of)
@@ -114,10 +121,16 @@ def source_query(source: SourceInfo, metrics: dict[str, Metric], ctx: CompileCon
         if m.agg in _PURCHASE_AGGS and "amount" in source.columns:
             conds.append(exp.GTE(this=col("amount"), expression=num(0)))
         agg = _agg_expr(m, date_col, ctx.as_of)
-        # days_since_* wrap the aggregate; the filter belongs on the inner MIN/MAX.
-        inner = agg.find(exp.AggFunc) if not isinstance(agg, exp.AggFunc) else agg
-        assert inner is not None
-        inner.replace(exp.Filter(this=inner.copy(), expression=exp.Where(this=and_(*conds))))
+        keep = exp.Where(this=and_(*conds))
+        if isinstance(agg, exp.AggFunc):
+            # A bare aggregate has no parent to be replaced in: the filtered node takes its
+            # place (replacing in place would silently drop the metric's window and 'where').
+            agg = exp.Filter(this=agg, expression=keep)
+        else:
+            # days_since_* wrap the aggregate; the filter belongs on the inner MIN/MAX.
+            inner = agg.find(exp.AggFunc)
+            assert inner is not None
+            inner.replace(exp.Filter(this=inner.copy(), expression=keep))
         selects.append(exp.alias_(agg, exp.to_identifier(name, quoted=True)))
     where: list[exp.Expression | None] = [
         exp.LTE(this=date_col.copy(), expression=date_lit(ctx.as_of))
@@ -257,7 +270,7 @@ def base_query(ctx: CompileContext, tables: Mapping[str, set[str]]) -> tuple[exp
                 raise MissingSourceError(f"table '{src}' has no column '{k}'")
         del metrics  # columns of expressions are checked by the engine at run time
     has_customers = "customers" in tables
-    used = [infos[s] for s in by_source] or [i for i in infos.values()]
+    used = [infos[s] for s in by_source] or list(infos.values())
     entities = entities_query(ctx, used, has_customers)
     query = exp.select(*[exp.column(k, table="e", quoted=True) for k in ctx.key]).from_(
         entities.subquery("e")

@@ -101,7 +101,7 @@ def _entity_function(
     if name == "pop_mean":
         return over(exp.Avg(this=x))
     if name == "pop_median":
-        return over(exp.Median(this=x))
+        return over(exp.Median(this=wide_decimal(x)))
     if name == "pop_sum":
         return over(exp.Sum(this=x))
     if name == "pop_count":
@@ -143,6 +143,16 @@ def compile_row(parsed: ParsedExpression | str, *, as_of: date) -> exp.Expressio
         return node
 
     return parsed.tree.copy().transform(transform)
+
+
+#: Type statistics are computed in: engines compute a median at the scale of its input, so the
+#: median of 1.0001 and 1.0002 as DECIMAL(18, 4) would be 1.0001 rather than 1.00015.
+STAT_TYPE = "DECIMAL(38, 12)"
+
+
+def wide_decimal(value: exp.Expression) -> exp.Expression:
+    """``value`` as a decimal wide enough for an interpolated median or percentile."""
+    return exp.Cast(this=value, to=exp.DataType.build(STAT_TYPE))
 
 
 def rounded(expr: exp.Expression) -> exp.Expression:

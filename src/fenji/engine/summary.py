@@ -79,9 +79,7 @@ def summarize(policy: Policy, as_of: str, result: pa.Table, lang: str = "zh") ->
         if dim not in result.column_names:
             continue
         rev_sql = f", SUM({_q(revenue)})" if revenue else ""
-        rows = con.execute(
-            f"SELECT {_q(dim)}, COUNT(*){rev_sql} FROM result GROUP BY 1"  # noqa: S608
-        ).fetchall()
+        rows = con.execute(f"SELECT {_q(dim)}, COUNT(*){rev_sql} FROM result GROUP BY 1").fetchall()
         total_rev = sum((r[2] or Decimal(0) for r in rows), Decimal(0)) if revenue else None
         order = label_order(spec)
         rank = {lab: i for i, lab in enumerate(order)}
@@ -129,7 +127,7 @@ def _pareto(con: duckdb.DuckDBPyConnection, revenue: str) -> ParetoFigures:
             SUM(v) FILTER (WHERE rn <= CEIL(n * 0.1)) / MAX(total),
             SUM(v) FILTER (WHERE rn > n - CEIL(n * 0.1)) / MAX(total)
         FROM ranked
-        """  # noqa: S608
+        """
     ).fetchone()
     assert row is not None
     top10, bottom10 = row[4], row[5]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fenji.engine.context import ColumnDef, CompileContext
-from fenji.engine.methods import bands, rules, scorecard
+from fenji.engine.methods import bands, matrix, pareto, rfm, rules, scorecard, stars
 
 Compiler = Callable[[str, Any, CompileContext], list[ColumnDef]]
 
@@ -18,6 +18,10 @@ METHODS: dict[str, Compiler] = {
     "bands": bands.compile,
     "rules": rules.compile,
     "scorecard": scorecard.compile,
+    "rfm": rfm.compile,
+    "stars": stars.compile,
+    "matrix": matrix.compile,
+    "pareto": pareto.compile,
 }
 
 

@@ -24,7 +24,7 @@ from fenji.engine.context import (
     string,
 )
 from fenji.engine.explain import concat, fmt, quote
-from fenji.engine.sqlexpr import compile_entity, over, rounded
+from fenji.engine.sqlexpr import compile_entity, over, rounded, wide_decimal
 from fenji.policy.dimensions import Cut, DimensionBase
 from fenji.policy.expressions import parse_expression
 
@@ -123,11 +123,15 @@ def compile_cut(
             ),
         ]
         return defs, CutSQL(col(name), (col(total), col(count)))
+    # Interpolating statistics keep the scale of their input: DuckDB's median of DECIMAL(18, 4)
+    # 1.0001 and 1.0002 is 1.0001, not 1.00015, which would make 1.0001 ">= the median".
+    # Widening the scale first keeps the interpolated cut exact.
+    wide = wide_decimal(masked)
     if cut.stat == "median":
-        stat: exp.Expression = exp.Median(this=masked)
+        stat: exp.Expression = exp.Median(this=wide)
     else:
         assert cut.p is not None
-        stat = ctx.dialect.percentile(masked, cut.p / Decimal(100))
+        stat = ctx.dialect.percentile(wide, cut.p / Decimal(100))
     return [coldef(name, over(stat))], CutSQL(col(name))
 
 

@@ -21,6 +21,7 @@ from fenji.engine.methods.common import (
     scope,
     value_of,
 )
+from fenji.engine.methods.rules import values_text
 from fenji.engine.sqlexpr import compile_entity, rounded
 from fenji.policy.dimensions import Adjustment, Band, PointBand, ScorecardDimension, ScoreItem
 from fenji.policy.expressions import parse_expression
@@ -44,8 +45,12 @@ def _item_points(
         ]
         return [], case(whens, num(0))
     if item.value is not None:
-        return [], exp.Coalesce(this=_expr_points(item.value, ctx), expressions=[num(0)])
-    assert item.metric is not None and item.bands is not None
+        # The uncoalesced value is kept so the explanation can say why an item scored 0.
+        raw = hidden(dim, f"raw{i}")
+        points = exp.Coalesce(this=col(raw), expressions=[num(0)])
+        return [coldef(raw, _expr_points(item.value, ctx))], points
+    assert item.metric is not None
+    assert item.bands is not None
     value, _, _ = value_of(item.metric, ctx)
     bands = [Band(label=str(j), min=b.min, above=b.above) for j, b in enumerate(item.bands)]
     defs, cuts = compile_bands(hidden(dim, f"item{i}"), bands, value, exp.true(), ctx)
@@ -60,8 +65,24 @@ def _item_points(
 def _adjustment(adj: Adjustment, ctx: CompileContext) -> exp.Expression:
     if adj.value is not None:
         return exp.Coalesce(this=_expr_points(adj.value, ctx), expressions=[num(0)])
-    assert adj.when is not None and adj.points is not None
+    assert adj.when is not None
+    assert adj.points is not None
     return case([(condition(adj.when, ctx), num(adj.points))], num(0))
+
+
+def _no_value_note(raw: str, text: str, ctx: CompileContext) -> exp.Expression:
+    """ "（无数据，计0分：当月销售目标 = 0元）" when an item's expression gives no value.
+
+    A value item scores 0 when its expression is NULL (say, no target to divide by); the
+    figures it reads are shown so the reader sees which one is missing rather than a bare 0."""
+    names = sorted(parse_expression(text, "entity").names)
+    shown = values_text(names, ctx)[1:-1]  # without the surrounding parentheses
+    note = (
+        concat("（无数据，计0分：", *shown, "）")
+        if ctx.lang == "zh"
+        else concat(" (no value, 0 points: ", *shown, ")")
+    )
+    return case([(exp.Is(this=col(raw), expression=exp.Null()), note)], string(""))
 
 
 def _title(obj: ScoreItem | Adjustment, ctx: CompileContext) -> str:
@@ -91,6 +112,8 @@ def compile(dim: str, spec: ScorecardDimension, ctx: CompileContext) -> list[Col
             shown += [f"×{item.weight.normalize():f}"]
         if item.max_points is not None:
             shown += [f"/{item.max_points.normalize():f}"]
+        if item.value is not None:
+            shown.append(_no_value_note(hidden(dim, f"raw{i}"), item.value, ctx))
         why_parts += shown
     for group, sign in (("bonus", 1), ("deductions", -1)):
         for j, adj in enumerate(getattr(spec, group)):
