@@ -1,0 +1,1 @@
+"""Demo and benchmark data: a realistic, deterministic generator of canonical input files."""
