@@ -86,8 +86,28 @@ def test_bad_row_is_reported_and_nothing_is_written(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "orders.csv" in result.output
-    assert "row 6" in result.output
+    assert "第 6 行" in result.output
     assert "amount" in result.output
+    assert "12,3a4" in result.output
+    assert not out.exists()
+    english = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "-p",
+            str(POLICIES / "tob_abcd.yaml"),
+            "-d",
+            str(data),
+            "--as-of",
+            "2026-10-31",
+            "--out",
+            str(out),
+            "--lang",
+            "en",
+        ],
+    )
+    assert english.exit_code == 1
+    assert "row 6" in english.output
     assert not out.exists()
 
 

@@ -8,19 +8,22 @@ so a float column of amounts becomes exact decimals before any boundary is compa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
+import duckdb
 
 from fenji.dates import parse_as_of
-from fenji.engine.evaluate import Evaluation, evaluate_tables
-from fenji.io import read_dataset, read_source
+from fenji.engine.evaluate import Evaluation, evaluate_connection
+from fenji.engine.runner import locked_connection
 from fenji.policy.models import Policy
 from fenji.policy.sources import BUILTIN_SOURCES, Column, Source
 from fenji.policy.validate import load_policy, parse_policy
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 PolicyLike = Policy | str | Path
 DataLike = str | Path | Mapping[str, Any]
@@ -53,6 +56,8 @@ def policy_sources(policy: Policy) -> dict[str, Source]:
 
 
 def _to_arrow(value: Any) -> pa.Table:
+    import pyarrow as pa
+
     if isinstance(value, pa.Table):
         return value
     if hasattr(value, "to_arrow"):  # Polars
@@ -64,11 +69,13 @@ def _to_arrow(value: Any) -> pa.Table:
 
 def load_data(policy: Policy, data: DataLike) -> dict[str, pa.Table]:
     """Canonical Arrow tables from a folder or a mapping of name -> frame/table/path."""
-    sources = policy_sources(policy)
-    if isinstance(data, str | Path):
-        return read_dataset(Path(data), sources=sources)
+    from fenji.io import read_dataset, read_source
     from fenji.io.readers import coerce_table  # the same coercion files get
 
+    sources = policy_sources(policy)
+    if isinstance(data, str | Path):
+        # Only the tables the policy reads: an unused file is neither read nor checked.
+        return read_dataset(Path(data), names=policy.sources_read(), sources=sources)
     tables: dict[str, pa.Table] = {}
     for name, value in data.items():
         source = sources.get(name)
@@ -83,6 +90,36 @@ def load_data(policy: Policy, data: DataLike) -> dict[str, pa.Table]:
     return tables
 
 
+def open_engine(
+    policy: Policy,
+    data: DataLike,
+    *,
+    as_of: date | None = None,
+    output: Path | None = None,
+) -> tuple[duckdb.DuckDBPyConnection, dict[str, set[str]], Callable[[], None] | None]:
+    """A locked DuckDB connection holding the policy's tables, and their column names.
+
+    A folder of Parquet files of canonical types is scanned in place by DuckDB (checked in SQL);
+    anything else is read, parsed and checked by :mod:`fenji.io` into Arrow first. ``output``
+    is the one file the connection may write."""
+    if isinstance(data, str | Path):
+        from fenji.engine.metrics import read_ranges
+        from fenji.io.direct import open_direct
+
+        direct = open_direct(
+            Path(data),
+            policy.sources_read(),
+            policy_sources(policy),
+            ranges=read_ranges(policy, as_of) if as_of is not None else None,
+            output=output,
+        )
+        if direct is not None:
+            return direct.con, direct.columns, direct.verified
+    tables = load_data(policy, data)
+    con = locked_connection(tables, writable=output)
+    return con, {k: set(v.column_names) for k, v in tables.items()}, None
+
+
 def evaluate(
     policy: PolicyLike,
     data: DataLike,
@@ -91,6 +128,7 @@ def evaluate(
     lang: str = "zh",
     explain: bool = False,
     include_metrics: bool = False,
+    output: Path | None = None,
 ) -> Evaluation:
     """Evaluate ``policy`` over ``data`` at ``as_of``.
 
@@ -99,7 +137,18 @@ def evaluate(
     """
     p = as_policy(policy)
     day = parse_as_of(as_of)
-    tables = load_data(p, data)
-    return evaluate_tables(
-        p, tables, day, lang=lang, explain=explain, include_metrics=include_metrics
-    )
+    con, columns, verify = open_engine(p, data, as_of=day, output=output)
+    try:
+        return evaluate_connection(
+            p,
+            con,
+            columns,
+            day,
+            lang=lang,
+            explain=explain,
+            include_metrics=include_metrics,
+            verify=verify,
+        )
+    except BaseException:
+        con.close()
+        raise

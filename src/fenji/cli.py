@@ -68,13 +68,13 @@ def evaluate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no summary")] = False,
 ) -> None:
     """Evaluate a policy over a data folder and write one row per customer (and line)."""
-    from fenji.api import load_data
-    from fenji.engine.evaluate import evaluate_tables
-    from fenji.io import DataError, write_table
-    from fenji.report import print_summary
+    from fenji.api import open_engine
+    from fenji.engine.evaluate import evaluate_connection
+    from fenji.io.errors import DataError
 
     day = _as_of(as_of)
-    if out is not None and out.suffix.lower() not in (".csv", ".xlsx", ".parquet"):
+    suffix = out.suffix.lower() if out is not None else ""
+    if out is not None and suffix not in (".csv", ".xlsx", ".parquet"):
         _fail(f"--out {out}: write to a .csv, .xlsx or .parquet file")
     started = time.perf_counter()
     with _progress(quiet) as progress:
@@ -84,29 +84,51 @@ def evaluate(
         except PolicyError as err:
             _fail(str(err))
         progress.update(task, description="reading data", advance=1)
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
         try:
-            tables = load_data(pol, data)
+            con, columns, verify = open_engine(
+                pol,
+                data,
+                as_of=day,
+                output=out if suffix != ".xlsx" else None,  # type: ignore[arg-type]
+            )
         except DataError as err:
+            _fail(err.format(lang if lang in ("zh", "en") else "zh"))  # type: ignore[arg-type]
+        except (FileNotFoundError, NotADirectoryError) as err:
             _fail(str(err))
-        except FileNotFoundError as err:
-            _fail(f"{err}")
         progress.update(task, description="evaluating", advance=1)
         try:
-            result = evaluate_tables(
-                pol, tables, day, lang=lang, explain=explain, include_metrics=metrics
-            )  # type: ignore[arg-type]
+            result = evaluate_connection(
+                pol,
+                con,
+                columns,
+                day,
+                lang=lang,
+                explain=explain,
+                include_metrics=metrics,  # type: ignore[arg-type]
+                verify=verify,
+            )
+        except DataError as err:
+            _fail(err.format(lang if lang in ("zh", "en") else "zh"))  # type: ignore[arg-type]
         except ValueError as err:
             _fail(str(err))
         progress.update(task, description="writing", advance=1)
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            write_table(result.table, out)
+            if suffix == ".xlsx":
+                from fenji.io import write_table
+
+                write_table(result.table, out)
+            else:
+                result.write(out)
         progress.update(task, advance=1)
     elapsed = time.perf_counter() - started
     if not quiet:
+        from fenji.report import print_summary
+
         print_summary(result.summary(), console, lang)
         where = f" -> {out}" if out else ""
-        err_console.print(f"{result.table.num_rows} rows in {elapsed:.2f}s{where}")
+        err_console.print(f"{result.num_rows} rows in {elapsed:.2f}s{where}")
     elif out is None:
         console.print(result.table.to_pandas().to_csv(index=False), end="")
 
@@ -122,7 +144,7 @@ def explain_cmd(
 ) -> None:
     """Explain every label of one customer: values, rule or band, score, gap to the next tier."""
     from fenji.api import evaluate as run
-    from fenji.io import DataError
+    from fenji.io.errors import DataError
 
     try:
         result = run(policy, data, _as_of(as_of), lang=lang)  # type: ignore[arg-type]

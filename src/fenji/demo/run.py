@@ -12,9 +12,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from fenji.api import evaluate, load_data
+from fenji.api import evaluate
 from fenji.demo.generate import generate
-from fenji.engine.evaluate import evaluate_tables
 from fenji.policy.validate import load_policy
 from fenji.report import print_summary
 from fenji.shipped import shipped_policies
@@ -39,12 +38,9 @@ def run_demo(folder: Path, *, customers: int = 2000, lang: str = "zh", console: 
     first_customer: str | None = None
     for path in shipped_policies():
         policy = load_policy(path)
-        tables = load_data(policy, data)
-        result = evaluate_tables(policy, tables, AS_OF, lang=lang)
         result_file = out / f"{policy.name}.csv"
-        from fenji.io import write_table
-
-        write_table(result.table, result_file)
+        result = evaluate(policy, data, AS_OF, lang=lang, output=result_file)
+        result.write(result_file)
         print_summary(result.summary(), console, lang)
         console.print(f"-> {result_file}\n")
         if first_customer is None and result.table.num_rows:

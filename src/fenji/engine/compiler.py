@@ -14,16 +14,12 @@ from datetime import date
 
 from sqlglot import exp
 
-from fenji.engine.context import POPULATION, ColumnDef, CompileContext, col
+from fenji.engine.context import POPULATION, ColumnDef, CompileContext, CompileError, col
 from fenji.engine.dialects import DUCKDB, EngineDialect
 from fenji.engine.methods import compile_dimension
 from fenji.engine.methods.common import coldef, condition
 from fenji.engine.metrics import base_query, derived_columns
 from fenji.policy.models import Policy
-
-
-class CompileError(ValueError):
-    """The policy cannot be compiled against the given tables."""
 
 
 @dataclass(frozen=True)
@@ -90,25 +86,24 @@ def _layers(
     return layer
 
 
-def compile_policy(
-    policy: Policy,
-    as_of: date,
-    tables: Mapping[str, set[str]],
-    *,
-    lang: str = "zh",
-    explain: bool = False,
-    dialect: EngineDialect = DUCKDB,
-    include_metrics: bool = False,
-) -> CompiledPolicy:
-    """Compile ``policy`` at ``as_of`` over tables with the given column names."""
-    ctx = CompileContext(
-        policy=policy,
-        as_of=as_of,
-        lang=lang,
-        explain=explain,
-        dialect=dialect,
-        key=policy.key_columns,
-    )
+@dataclass
+class PolicyColumns:
+    """Every column a policy defines above layer 0, before they are stacked into layers."""
+
+    ctx: CompileContext
+    base: exp.Select
+    provided: list[str]
+    defs: list[ColumnDef]
+    population: ColumnDef | None
+    outputs: list[OutputColumn]
+
+
+def compile_columns(
+    ctx: CompileContext, tables: Mapping[str, set[str]], *, include_metrics: bool = False
+) -> PolicyColumns:
+    """Layer 0 and the column definitions of every metric and dimension of ``ctx.policy``,
+    with the output columns a full evaluation selects."""
+    policy = ctx.policy
     base, provided = base_query(ctx, tables)
     defs = derived_columns(ctx)
     population = (
@@ -122,17 +117,24 @@ def compile_policy(
         outputs.append(OutputColumn(dim, "label", dim))
         if f"{dim}.score" in names:
             outputs.append(OutputColumn(f"{dim}.score", "score", dim))
-        if explain:
+        if ctx.explain:
             for part in ("next", "gap", "why"):
                 if f"{dim}.{part}" in names:
                     outputs.append(OutputColumn(f"{dim}.{part}", part, dim))
-    if include_metrics or explain:
+    if include_metrics or ctx.explain:
         outputs += [OutputColumn(m, "metric") for m in policy.metrics]
     elif policy.summary.revenue:
         # The revenue metric rides along so that summaries need no second pass over facts.
         outputs.append(OutputColumn(policy.summary.revenue, "metric"))
-    wanted = {o.name for o in outputs}
-    defs = [d for d in defs if explain or not d.explain_only or d.name in wanted]
+    return PolicyColumns(ctx, base, provided, defs, population, outputs)
+
+
+def stack_layers(
+    base: exp.Select, provided: list[str], defs: list[ColumnDef], population: ColumnDef | None
+) -> tuple[list[tuple[str, exp.Query]], str]:
+    """The CTEs ``l0`` (``base``) to ``lN``, each adding the columns whose inputs are below it
+    and the population filter applied right above the population column; returns them and the
+    name of the top layer."""
     layer = _layers(provided, defs, population)
     top = max(
         [layer[d.name] for d in defs] + [layer.get(POPULATION, 0) + (1 if population else 0)] + [0]
@@ -148,8 +150,55 @@ def compile_policy(
         if pop_level is not None and k == pop_level + 1:
             q = q.where(col(POPULATION))
         ctes.append((f"l{k}", q))
-    final: exp.Query = exp.select(*[col(o.name) for o in outputs]).from_(f"l{top}")
-    final = final.order_by(*[col(k) for k in ctx.key])
+    return ctes, f"l{top}"
+
+
+def with_ctes(query: exp.Query, ctes: list[tuple[str, exp.Query]]) -> exp.Query:
+    """``query`` with the layers as its WITH clause."""
     for name, q in ctes:
-        final = final.with_(name, as_=q)
+        query = query.with_(name, as_=q)
+    return query
+
+
+def compile_policy(
+    policy: Policy,
+    as_of: date,
+    tables: Mapping[str, set[str]],
+    *,
+    lang: str = "zh",
+    explain: bool = False,
+    dialect: EngineDialect = DUCKDB,
+    include_metrics: bool = False,
+) -> CompiledPolicy:
+    """Compile ``policy`` at ``as_of`` over tables with the given column names.
+
+    A policy with natural-breaks cuts must first be resolved by
+    :func:`fenji.engine.prepass.resolve_natural_breaks`: their values come from the data."""
+    ctx = CompileContext(
+        policy=policy,
+        as_of=as_of,
+        lang=lang,
+        explain=explain,
+        dialect=dialect,
+        key=policy.key_columns,
+    )
+    parts = compile_columns(ctx, tables, include_metrics=include_metrics)
+    outputs = parts.outputs
+    wanted = {o.name for o in outputs}
+    defs = [d for d in parts.defs if explain or not d.explain_only or d.name in wanted]
+    ctes, top = stack_layers(parts.base, parts.provided, defs, parts.population)
+    final: exp.Query = exp.select(*[col(o.name) for o in outputs]).from_(top)
+    final = with_ctes(final.order_by(*[col(k) for k in ctx.key]), ctes)
     return CompiledPolicy(policy, as_of, final, outputs, dialect, dict(ctx.units))
+
+
+__all__ = [
+    "CompileError",
+    "CompiledPolicy",
+    "OutputColumn",
+    "PolicyColumns",
+    "compile_columns",
+    "compile_policy",
+    "stack_layers",
+    "with_ctes",
+]

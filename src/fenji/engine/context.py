@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlglot import exp
 
 from fenji.engine.dialects import DUCKDB, EngineDialect
+from fenji.policy.dimensions import Cut
 from fenji.policy.models import Policy
 
 #: Marker column name: True for the rows inside the policy's population.
@@ -80,6 +81,10 @@ def coalesce_false(e: exp.Expression) -> exp.Expression:
     return exp.Coalesce(this=exp.Paren(this=e), expressions=[exp.false()])
 
 
+class CompileError(ValueError):
+    """The policy cannot be compiled against the given tables."""
+
+
 @dataclass(frozen=True)
 class ColumnDef:
     """A computed column: its name, its expression over columns below, and their names."""
@@ -91,9 +96,23 @@ class ColumnDef:
     explain_only: bool = False
 
 
+@dataclass(frozen=True)
+class BreakSample:
+    """A natural-breaks cut met while compiling a pre-pass: the cut, the column holding the
+    values its classes are found over (NULL outside its population), and the placeholder
+    column standing for its value until the pre-pass has found it."""
+
+    cut: Cut
+    sample: str
+    placeholder: str
+
+
 @dataclass
 class CompileContext:
-    """Inputs of one compilation and the facts learnt about metrics on the way."""
+    """Inputs of one compilation and the facts learnt about metrics on the way.
+
+    With ``prepass`` set, natural-breaks cuts not yet resolved compile to placeholders and are
+    listed in ``samples`` (see :mod:`fenji.engine.prepass`); without it they are an error."""
 
     policy: Policy
     as_of: date
@@ -103,6 +122,8 @@ class CompileContext:
     units: dict[str, str] = field(default_factory=dict)
     window_names: set[str] = field(default_factory=set)
     key: tuple[str, ...] = ("customer_id",)
+    prepass: bool = False
+    samples: list[BreakSample] = field(default_factory=list)
 
     def title(self, name: str) -> str:
         """Display name of a metric or dimension in the context's language."""

@@ -1,26 +1,33 @@
-"""Evaluate a policy over Arrow tables: compile, run on DuckDB, explain, summarise.
+"""Evaluate a policy: compile, run on DuckDB, explain, summarise, write.
 
 This is the engine's entry point; :mod:`fenji.api` adds readers for files and DataFrames on
 top. The whole evaluation is one set-based query — no per-customer Python loop — so the same
-compiled policy can run on another SQL engine unchanged.
+compiled policy can run on another SQL engine unchanged. The result stays in the engine as a
+table until it is asked for: writing it to Parquet or CSV, and summarising it, happen in
+DuckDB without a round trip through Python objects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 from sqlglot import exp
 
 from fenji.engine.compiler import CompiledPolicy, compile_policy
 from fenji.engine.context import col
-from fenji.engine.runner import locked_connection, run_sql
+from fenji.engine.runner import locked_connection
 from fenji.engine.summary import Summary, summarize
 from fenji.policy.models import Policy
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+RESULT_TABLE = "__fenji_result"
 
 
 @dataclass(frozen=True)
@@ -40,45 +47,82 @@ class DimensionExplanation:
         return f"{self.title}: {self.why or self.label}"
 
 
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 @dataclass
 class Evaluation:
     """The result of evaluating a policy: labels, explanations on demand, and a summary."""
 
     policy: Policy
     as_of: date
-    table: pa.Table
     lang: str
-    _tables: Mapping[str, pa.Table] = field(repr=False)
-    _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
+    compiled: CompiledPolicy
+    _con: duckdb.DuckDBPyConnection = field(repr=False)
+    _columns: Mapping[str, set[str]] = field(repr=False)
     _explained: CompiledPolicy | None = field(default=None, repr=False)
+    _table: pa.Table | None = field(default=None, repr=False)
+    _verify: Callable[[], None] | None = field(default=None, repr=False)
+
+    def verified(self) -> Evaluation:
+        """Wait for the input checks still running in the engine; raise if one failed.
+
+        Every way of looking at the result goes through here first, so a result computed from
+        bad input can never be shown or written."""
+        if self._verify is not None:
+            verify, self._verify = self._verify, None
+            verify()
+        return self
+
+    @property
+    def table(self) -> pa.Table:
+        """The labels as an Arrow table, one row per customer (or customer and line)."""
+        if self._table is None:
+            self.verified()
+            self._table = self._con.table(RESULT_TABLE).to_arrow_table()
+        return self._table
 
     @property
     def labels(self) -> Any:
-        """The labels as a pandas DataFrame (one row per customer or customer and line)."""
+        """The labels as a pandas DataFrame."""
         return self.table.to_pandas()
 
-    def _explain_query(self) -> tuple[duckdb.DuckDBPyConnection, CompiledPolicy]:
-        if self._con is None or self._explained is None:
-            tables = {k: set(v.column_names) for k, v in self._tables.items()}
-            self._explained = compile_policy(
-                self.policy, self.as_of, tables, lang=self.lang, explain=True
-            )
-            self._con = locked_connection(self._tables)
-        return self._con, self._explained
+    @property
+    def num_rows(self) -> int:
+        self.verified()
+        row = self._con.execute(f"SELECT COUNT(*) FROM {_q(RESULT_TABLE)}").fetchone()
+        return int(row[0]) if row else 0
+
+    def write(self, path: Path) -> None:
+        """Write the labels to ``.parquet`` or ``.csv`` from the engine itself (the path must
+        have been allowed when the data was opened), or to any format through Arrow."""
+        self.verified()
+        suffix = path.suffix.lower()
+        fmt = {".parquet": "PARQUET", ".csv": "CSV"}.get(suffix)
+        if fmt is None:
+            raise ValueError(f"cannot write {path.name}: use .parquet or .csv here")
+        target = "'" + str(path.resolve()).replace("'", "''") + "'"
+        options = "FORMAT PARQUET" if fmt == "PARQUET" else "FORMAT CSV, HEADER true"
+        self._con.execute(f"COPY {_q(RESULT_TABLE)} TO {target} ({options})")
 
     def explain(
         self, customer_id: str, business_line: str | None = None
     ) -> list[DimensionExplanation]:
         """Explanations of every dimension for one customer (and business line)."""
-        con, compiled = self._explain_query()
+        self.verified()
+        if self._explained is None:
+            self._explained = compile_policy(
+                self.policy, self.as_of, self._columns, lang=self.lang, explain=True
+            )
+        compiled = self._explained
         cond: exp.Expr = exp.EQ(this=col("customer_id"), expression=exp.Placeholder())
         params: list[Any] = [customer_id]
         if business_line is not None and "business_line" in self.policy.key_columns:
             cond = exp.and_(cond, exp.EQ(this=col("business_line"), expression=exp.Placeholder()))
             params.append(business_line)
         query = exp.select("*").from_(compiled.query.subquery("r")).where(cond)
-        sql = compiled.dialect.sql(query)
-        rows = con.execute(sql, params).fetchall()
+        rows = self._con.execute(compiled.dialect.sql(query), params).fetchall()
         if not rows:
             raise KeyError(f"customer {customer_id!r} is not in the evaluation")
         names = [c.name for c in compiled.columns]
@@ -104,12 +148,37 @@ class Evaluation:
 
     def summary(self) -> Summary:
         """Counts, shares and revenue per label, and the Pareto figures (S8)."""
-        return summarize(self.policy, self.as_of.isoformat(), self.table, self.lang)
+        self.verified()
+        return summarize(self.policy, self.as_of.isoformat(), self._con, RESULT_TABLE, self.lang)
 
     def close(self) -> None:
-        if self._con is not None:
+        try:
+            self.verified()  # the checks use the connection: let them finish first
+        finally:
             self._con.close()
-            self._con = None
+
+
+def evaluate_connection(
+    policy: Policy,
+    con: duckdb.DuckDBPyConnection,
+    columns: Mapping[str, set[str]],
+    as_of: date,
+    *,
+    lang: str = "zh",
+    explain: bool = False,
+    include_metrics: bool = False,
+    verify: Callable[[], None] | None = None,
+) -> Evaluation:
+    """Evaluate ``policy`` over the tables (or views) of a locked connection.
+
+    ``verify`` waits for input checks running alongside; the result is not observable until
+    it has returned."""
+    compiled = compile_policy(
+        policy, as_of, columns, lang=lang, explain=explain, include_metrics=include_metrics
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(RESULT_TABLE)} AS {compiled.sql()}")
+    result = Evaluation(policy, as_of, lang, compiled, con, dict(columns), _verify=verify)
+    return result.verified()
 
 
 def evaluate_tables(
@@ -123,17 +192,12 @@ def evaluate_tables(
     threads: int | None = None,
 ) -> Evaluation:
     """Evaluate ``policy`` at ``as_of`` over Arrow ``tables`` keyed by source name."""
-    compiled = compile_policy(
-        policy,
-        as_of,
-        {k: set(v.column_names) for k, v in tables.items()},
-        lang=lang,
-        explain=explain,
-        include_metrics=include_metrics,
-    )
     con = locked_connection(tables, threads=threads)
+    columns = {k: set(v.column_names) for k, v in tables.items()}
     try:
-        table = run_sql(con, compiled.sql())
-    finally:
+        return evaluate_connection(
+            policy, con, columns, as_of, lang=lang, explain=explain, include_metrics=include_metrics
+        )
+    except BaseException:
         con.close()
-    return Evaluation(policy=policy, as_of=as_of, table=table, lang=lang, _tables=tables)
+        raise

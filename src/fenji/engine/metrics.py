@@ -31,7 +31,7 @@ from fenji.engine.sqlexpr import (
 )
 from fenji.engine.windows import Bounds, resolve
 from fenji.policy.expressions import parse_expression
-from fenji.policy.models import Metric
+from fenji.policy.models import Metric, Policy
 from fenji.policy.sources import BUILTIN_SOURCES
 
 CANCELLED = ("cancelled", "canceled", "已取消", "取消", "void", "作废")
@@ -102,6 +102,33 @@ def _agg_expr(m: Metric, date_col: exp.Expression, as_of: date) -> exp.Expressio
     raise ValueError(f"unknown aggregation {agg}")  # pragma: no cover
 
 
+def read_range(metrics: Mapping[str, Metric], as_of: date) -> Bounds:
+    """The dates of a fact table any of ``metrics`` reads: up to the as-of date, from the
+    earliest window start (no lower bound when some metric reads all history)."""
+    bounds = [resolve(m.window, as_of) for m in metrics.values()]
+    if not bounds or any(b.lower is None for b in bounds):
+        return Bounds(None, False, as_of)
+    lowest = min(bounds, key=lambda b: (b.lower, not b.lower_inclusive))
+    return Bounds(lowest.lower, lowest.lower_inclusive, as_of)
+
+
+def read_ranges(policy: Policy, as_of: date) -> dict[str, Bounds]:
+    """:func:`read_range` for every fact table the policy reads. Per customer and line, the
+    pairs to grade come from all rows up to the as-of date, so there is no lower bound."""
+    by_source: dict[str, dict[str, Metric]] = {}
+    for name, m in policy.metrics.items():
+        if m.source is not None:
+            by_source.setdefault(m.source, {})[name] = m
+    out: dict[str, Bounds] = {}
+    for source, metrics in by_source.items():
+        out[source] = (
+            Bounds(None, False, as_of)
+            if policy.grain == "customer_line"
+            else read_range(metrics, as_of)
+        )
+    return out
+
+
 def source_query(source: SourceInfo, metrics: dict[str, Metric], ctx: CompileContext) -> exp.Select:
     """One aggregate query over ``source`` computing every metric that reads it."""
     if source.date_column is None:
@@ -109,10 +136,8 @@ def source_query(source: SourceInfo, metrics: dict[str, Metric], ctx: CompileCon
     date_col = col(source.date_column)
     key = [col(k) for k in ctx.key]
     selects: list[exp.Expr] = list(key)
-    lowers: list[Bounds] = []
     for name, m in metrics.items():
         bounds = resolve(m.window, ctx.as_of)
-        lowers.append(bounds)
         conds: list[exp.Expression | None] = [_window_condition(date_col, bounds)]
         if m.where:
             conds.append(
@@ -135,11 +160,10 @@ def source_query(source: SourceInfo, metrics: dict[str, Metric], ctx: CompileCon
     where: list[exp.Expression | None] = [
         exp.LTE(this=date_col.copy(), expression=date_lit(ctx.as_of))
     ]
-    if all(b.lower is not None for b in lowers):
-        lowest = min(lowers, key=lambda b: (b.lower, not b.lower_inclusive))
-        assert lowest.lower is not None
-        cls = exp.GTE if lowest.lower_inclusive else exp.GT
-        where.append(cls(this=date_col.copy(), expression=date_lit(lowest.lower)))
+    span = read_range(metrics, ctx.as_of)
+    if span.lower is not None:
+        cls = exp.GTE if span.lower_inclusive else exp.GT
+        where.append(cls(this=date_col.copy(), expression=date_lit(span.lower)))
     if source.name == "orders" and "status" in source.columns:
         status = exp.Lower(this=exp.Trim(this=col("status")))
         where.append(

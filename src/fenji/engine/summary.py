@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from fenji.engine.labels import label_order
 from fenji.policy.models import Policy
@@ -67,19 +66,26 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def summarize(policy: Policy, as_of: str, result: pa.Table, lang: str = "zh") -> Summary:
-    """Summary of ``result`` (the labels table) for ``policy``."""
-    con = duckdb.connect(":memory:")
-    con.register("result", result)
-    con.execute("SET enable_external_access = false")
-    revenue = policy.summary.revenue if policy.summary.revenue in result.column_names else None
-    total_rows = result.num_rows
+def summarize(
+    policy: Policy,
+    as_of: str,
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    lang: str = "zh",
+) -> Summary:
+    """Summary of the labels in ``table`` (on ``con``) for ``policy``."""
+    columns = [str(r[0]) for r in con.execute(f"DESCRIBE {_q(table)}").fetchall()]
+    revenue = policy.summary.revenue if policy.summary.revenue in columns else None
+    count = con.execute(f"SELECT COUNT(*) FROM {_q(table)}").fetchone()
+    total_rows = int(count[0]) if count else 0
     dims: list[DimensionSummary] = []
     for dim, spec in policy.dimensions.items():
-        if dim not in result.column_names:
+        if dim not in columns:
             continue
         rev_sql = f", SUM({_q(revenue)})" if revenue else ""
-        rows = con.execute(f"SELECT {_q(dim)}, COUNT(*){rev_sql} FROM result GROUP BY 1").fetchall()
+        rows = con.execute(
+            f"SELECT {_q(dim)}, COUNT(*){rev_sql} FROM {_q(table)} GROUP BY 1"
+        ).fetchall()
         total_rev = sum((r[2] or Decimal(0) for r in rows), Decimal(0)) if revenue else None
         order = label_order(spec)
         rank = {lab: i for i, lab in enumerate(order)}
@@ -103,15 +109,15 @@ def summarize(policy: Policy, as_of: str, result: pa.Table, lang: str = "zh") ->
                 )
             )
         dims.append(DimensionSummary(dim, spec.title.get(lang) if spec.title else dim, stats))
-    pareto = _pareto(con, revenue) if revenue else None
+    pareto = _pareto(con, table, revenue) if revenue else None
     return Summary(policy.name, as_of, total_rows, dims, pareto, revenue)
 
 
-def _pareto(con: duckdb.DuckDBPyConnection, revenue: str) -> ParetoFigures:
+def _pareto(con: duckdb.DuckDBPyConnection, table: str, revenue: str) -> ParetoFigures:
     row = con.execute(
         f"""
         WITH per_customer AS (
-            SELECT customer_id, SUM({_q(revenue)}) AS v FROM result GROUP BY customer_id
+            SELECT customer_id, SUM({_q(revenue)}) AS v FROM {_q(table)} GROUP BY customer_id
         ), ranked AS (
             SELECT v,
                    ROW_NUMBER() OVER (ORDER BY v DESC, customer_id) AS rn,

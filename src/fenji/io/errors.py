@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Final, Literal, NamedTuple
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple
 
 IssueCode = Literal[
     "io.bad_date",
@@ -43,6 +41,9 @@ SHOWN_ISSUES: Final = 20
 #: Beyond this many rows with the same problem in one column, one ``io.more_issues`` issue
 #: counts the rest: a file whose whole column is wrong must still fail fast and readably.
 MAX_ISSUES_PER_PROBLEM: Final = 1000
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Language = Literal["en", "zh"]
 
@@ -162,6 +163,8 @@ class DataError(Exception):
 
 def issues_table(issues: Sequence[DataIssue]) -> pa.Table:
     """A table with one row per issue and one column per field of :class:`DataIssue`."""
+    import pyarrow as pa
+
     fields = ("code", "file", "row", "column", "value", "message", "message_zh", "hint", "hint_zh")
     types = {"row": pa.int64()}
     return pa.table(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 
 from fenji.policy.base import Amount, Strict, Text
 
@@ -19,13 +19,26 @@ LabelName = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int
 
 class Cut(Strict):
     """A cut point: an absolute value (``100万``) or a statistic of the population at the as-of
-    date (``{percentile: 80}``, ``mean``, ``median``), optionally over a filtered population
-    (``{median: true, where: "sales_12m > 0"}``). The explanation shows the value used."""
+    date (``{percentile: 80}``, ``mean``, ``median``, or ``{natural_breaks: 4, class: 1}``: the
+    lowest value of the highest of 4 natural-breaks classes), optionally over a filtered
+    population (``{median: true, where: "sales_12m > 0"}``). The explanation shows the value
+    used.
+
+    Natural breaks are computed by a pre-pass before the policy's query is compiled
+    (:mod:`fenji.engine.prepass`); the value found is kept on the cut of a copy of the policy
+    (:attr:`resolved`), never in the YAML, so the policy as written is unchanged."""
 
     value: Amount | None = None
-    stat: Literal["percentile", "mean", "median"] | None = None
+    stat: Literal["percentile", "mean", "median", "natural_breaks"] | None = None
     p: Amount | None = Field(default=None, ge=0, le=100)
+    #: Natural breaks: how many classes the population is split into, and which class's lowest
+    #: value is the cut, counted from the highest class (1).
+    classes: int | None = None
+    class_: int | None = Field(default=None, alias="class")
     where: str | None = None
+
+    _resolved: bool = PrivateAttr(default=False)
+    _break: Decimal | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -40,6 +53,14 @@ class Cut(Strict):
         if "percentile" in data:
             data["stat"] = "percentile"
             data["p"] = data.pop("percentile")
+        if "natural_breaks" in data:
+            k = data.pop("natural_breaks")
+            if isinstance(k, bool) or not isinstance(k, int):
+                raise ValueError(
+                    f"write the number of classes, e.g. {{natural_breaks: 4, class: 1}}; got {k!r}"
+                )
+            data["stat"] = "natural_breaks"
+            data["classes"] = k
         for stat in ("mean", "median"):
             if stat in data:
                 flag = data.pop(stat)
@@ -51,12 +72,49 @@ class Cut(Strict):
     @model_validator(mode="after")
     def _one(self) -> Cut:
         if (self.value is None) == (self.stat is None):
-            raise ValueError("a cut is a number or one statistic (percentile, mean, median)")
+            raise ValueError(
+                "a cut is a number or one statistic (percentile, mean, median, natural_breaks)"
+            )
         if self.stat == "percentile" and self.p is None:
             raise ValueError("a percentile cut needs the percentile, e.g. {percentile: 80}")
+        if self.stat == "natural_breaks":
+            if self.classes is None or self.class_ is None:
+                raise ValueError(
+                    "a natural-breaks cut needs the number of classes and the class whose "
+                    "lowest value it is, e.g. {natural_breaks: 4, class: 1} (1 = highest class)"
+                )
+        elif self.classes is not None or self.class_ is not None:
+            raise ValueError(
+                "'class' applies to natural breaks, e.g. {natural_breaks: 4, class: 1}"
+            )
         if self.value is not None and self.where is not None:
             raise ValueError("'where' applies to statistics, not to a fixed value")
         return self
+
+    @property
+    def resolved(self) -> bool:
+        """True once a pre-pass has fixed the value of this natural-breaks cut."""
+        return self._resolved
+
+    @property
+    def break_value(self) -> Decimal | None:
+        """The natural-breaks value found by the pre-pass; None when the population has fewer
+        classes than asked for (or no values), in which case no value meets the cut."""
+        return self._break
+
+    def resolve(self, value: Decimal | None) -> None:
+        """Fix the value of a natural-breaks cut; called only by the pre-pass, on its own copy
+        of the policy, before that copy is handed out."""
+        if self.stat != "natural_breaks":
+            raise ValueError("only natural-breaks cuts are resolved by a pre-pass")
+        self._resolved = True
+        self._break = value
+
+    def clear_resolution(self) -> None:
+        """Forget a value found earlier, so that a copy of a resolved policy is resolved anew
+        over new data rather than keeping values taken from other data."""
+        self._resolved = False
+        self._break = None
 
 
 class Rule(Strict):

@@ -234,6 +234,12 @@ class Policy(Strict):
             return ("customer_id", "business_line")
         return ("customer_id",)
 
+    def sources_read(self) -> tuple[str, ...]:
+        """Names of the tables an evaluation reads: ``customers`` (always, when present: it
+        lists the customers to grade and their attributes) and every fact table a metric reads."""
+        facts = sorted({m.source for m in self.metrics.values() if m.source is not None})
+        return ("customers", *facts)
+
     def to_data(self) -> dict[str, Any]:
         """Plain data (for YAML) that loads back to an equal policy."""
         return self.model_dump(mode="python", by_alias=True, exclude_defaults=True)

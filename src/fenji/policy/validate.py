@@ -33,6 +33,10 @@ from fenji.policy.yaml_loader import YamlSyntaxError, line_of, load_yaml
 
 PathT = tuple[str | int, ...]
 
+#: How many classes a natural-breaks cut may split a population into.
+MIN_BREAK_CLASSES = 2
+MAX_BREAK_CLASSES = 10
+
 #: Names an entity-level expression may always use besides metrics and dimensions.
 ENTITY_BUILTINS = frozenset({"customer_id", "business_line"})
 
@@ -266,6 +270,31 @@ class _Checker:
     def cut(self, cut: Cut | None, path: PathT, owner: str) -> None:
         if cut is not None and cut.where:
             self.expr(cut.where, (*path, "where"), owner=owner)
+        if cut is not None and cut.stat == "natural_breaks":
+            self._natural_breaks(cut, path, owner)
+
+    def _natural_breaks(self, cut: Cut, path: PathT, owner: str) -> None:
+        k, c = cut.classes, cut.class_
+        assert k is not None
+        assert c is not None
+        if not MIN_BREAK_CLASSES <= k <= MAX_BREAK_CLASSES:
+            self.add(
+                "policy.natural_breaks_classes",
+                f"dimension '{owner}': natural breaks into {k} classes; the number of classes "
+                f"is {MIN_BREAK_CLASSES} to {MAX_BREAK_CLASSES}",
+                path,
+                "e.g. {natural_breaks: 4, class: 1} for the lowest value of the highest of 4 "
+                "classes",
+            )
+        elif not 1 <= c < k:
+            self.add(
+                "policy.natural_breaks_class",
+                f"dimension '{owner}': class {c} of {k} natural-breaks classes cannot be a "
+                f"cut; use class 1 (the highest) to {k - 1}",
+                path,
+                f"classes count from 1, the highest; class {k} starts at the lowest value, so "
+                "the last band without a bound takes it",
+            )
 
     # -- metrics -----------------------------------------------------------------------------
     def _metric(self, name: str, m: Metric, path: PathT) -> None:
@@ -422,8 +451,34 @@ class _Checker:
                         (*path, i, key),
                         "bounds must decrease from the first (best) band to the last",
                     )
+            if bound is not None and previous is not None:
+                self._break_order(band, previous[0], (*path, i))
             if bound is not None:
                 previous = (band, i)
+
+    def _break_order(self, band: Band, above: Band, path: PathT) -> None:
+        """Natural-breaks bounds of the same classes must go down the classes as the bands go
+        down: band B at class 1 under band A at class 2 would never be reached."""
+        cut, prev = band.bound, above.bound
+        assert cut is not None
+        assert prev is not None
+        if cut.stat != "natural_breaks" or prev.stat != "natural_breaks":
+            return
+        if (cut.classes, cut.where) != (prev.classes, prev.where):
+            return
+        assert cut.class_ is not None
+        assert prev.class_ is not None
+        if cut.class_ < prev.class_ or (
+            cut.class_ == prev.class_ and not (above.above and band.min)
+        ):
+            self.add(
+                "policy.band_order",
+                f"band {band.label} lower bound is natural-breaks class {cut.class_} of "
+                f"{cut.classes}, not below band {above.label} at class {prev.class_}",
+                (*path, "min" if band.min is not None else "above"),
+                "classes count from 1, the highest: list the bands best first with classes "
+                "1, 2, 3, ...",
+            )
 
     def _scorecard(self, name: str, d: ScorecardDimension, path: PathT) -> None:
         for i, item in enumerate(d.items):

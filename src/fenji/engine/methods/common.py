@@ -13,8 +13,10 @@ from decimal import Decimal
 from sqlglot import exp
 
 from fenji.engine.context import (
+    BreakSample,
     ColumnDef,
     CompileContext,
+    CompileError,
     and_,
     case,
     coalesce_false,
@@ -112,6 +114,8 @@ def compile_cut(
     )
     masked = case([(member, value.copy())]) if not isinstance(member, exp.Boolean) else value.copy()
     name = hidden(dim, f"cut{index}")
+    if cut.stat == "natural_breaks":
+        return natural_break_cut(dim, name, cut, masked, ctx)
     if cut.stat == "mean":
         total, count = hidden(dim, f"cut{index}_sum"), hidden(dim, f"cut{index}_n")
         defs = [
@@ -133,6 +137,30 @@ def compile_cut(
         assert cut.p is not None
         stat = ctx.dialect.percentile(wide, cut.p / Decimal(100))
     return [coldef(name, over(stat))], CutSQL(col(name))
+
+
+def natural_break_cut(
+    dim: str, name: str, cut: Cut, masked: exp.Expression, ctx: CompileContext
+) -> tuple[list[ColumnDef], CutSQL]:
+    """A natural-breaks cut: the exact value a pre-pass found, as a literal.
+
+    While compiling the pre-pass itself, an unresolved cut becomes a placeholder column (so
+    that what depends on it can be told apart) and a sample column of the in-scope values,
+    which the pre-pass summarises; see :mod:`fenji.engine.prepass`."""
+    if cut.resolved:
+        found = cut.break_value
+        # No such class in the population (fewer distinct values than classes, or none at
+        # all): like a percentile of an empty population, the cut is NULL and nothing meets it.
+        return [], CutSQL(num(found) if found is not None else exp.Null())
+    if not ctx.prepass:
+        raise CompileError(
+            f"dimension '{dim}': the natural-breaks cut {{natural_breaks: {cut.classes}, "
+            f"class: {cut.class_}}} takes its value from the data; resolve the policy over "
+            "the data first (fenji.engine.prepass.resolve_natural_breaks)"
+        )
+    sample = f"{name}_sample"
+    ctx.samples.append(BreakSample(cut, sample, name))
+    return [coldef(sample, masked), coldef(name, exp.Null())], CutSQL(col(name))
 
 
 def label_title(dim: str, label: str, ctx: CompileContext) -> str:

@@ -44,6 +44,9 @@ def cut_name(cut: Cut, lang: str) -> str:
         assert cut.p is not None
         p = format(Decimal(cut.p).normalize(), "f")
         return f"第{p}百分位 " if zh else f"P{p} "
+    if cut.stat == "natural_breaks":
+        k, c = cut.classes, cut.class_
+        return f"自然断点（{k}类中第{c}类） " if zh else f"natural break (class {c} of {k}) "
     return ""
 
 
