@@ -30,3 +30,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(autouse=True)
+def _private_check_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Remembered file checks go to a folder of the test run, never the user's cache."""
+    if "FENJI_CACHE_DIR" not in os.environ:
+        monkeypatch.setenv("FENJI_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "check-cache"))

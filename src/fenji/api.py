@@ -103,15 +103,10 @@ def open_engine(
     anything else is read, parsed and checked by :mod:`fenji.io` into Arrow first. ``output``
     is the one file the connection may write."""
     if isinstance(data, str | Path):
-        from fenji.engine.metrics import read_ranges
         from fenji.io.direct import open_direct
 
         direct = open_direct(
-            Path(data),
-            policy.sources_read(),
-            policy_sources(policy),
-            ranges=read_ranges(policy, as_of) if as_of is not None else None,
-            output=output,
+            Path(data), policy.sources_read(), policy_sources(policy), output=output
         )
         if direct is not None:
             return direct.con, direct.columns, direct.verified

@@ -11,7 +11,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from fenji.api import evaluate, open_engine, policy_sources
-from fenji.engine.metrics import read_ranges
 from fenji.io import read_dataset
 from fenji.io.direct import open_direct
 from fenji.io.errors import DataError
@@ -74,17 +73,25 @@ def test_duplicate_order_in_the_window_is_an_error_with_its_rows(canonical: Path
     assert {i.row for i in info.value.issues} == {2, orders.num_rows + 2}
 
 
-def test_duplicate_order_outside_every_window_does_not_stop_the_evaluation(canonical: Path) -> None:
-    orders = pq.read_table(canonical / "orders.parquet")
-    old = orders.slice(0, 1).set_column(3, "order_date", pa.array([date(2020, 1, 1)], pa.date32()))
-    _write_orders(canonical, pa.concat_tables([orders, old, old]))
+def test_passed_checks_are_remembered_per_version_of_the_file(
+    canonical: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FENJI_CACHE_DIR", str(cache))
     policy = load_policy(POLICIES / "tob_abcd.yaml")
-    con, _, verify = open_engine(policy, canonical, as_of=AS_OF)
-    assert verify is not None
-    verify()
-    con.close()
-    ranges = read_ranges(policy, AS_OF)
-    assert ranges["orders"].lower == date(2025, 10, 31)
+    evaluate(policy, canonical, AS_OF).close()
+    remembered = sorted(p.name.split("-")[0] for p in cache.iterdir())
+    assert remembered == ["customers", "keys", "keys"]
+    # given a changed file, when evaluated again, then it is checked again and fails
+    orders = pq.read_table(canonical / "orders.parquet")
+    _write_orders(canonical, pa.concat_tables([orders, orders.slice(0, 1)]))
+    with pytest.raises(DataError):
+        evaluate(policy, canonical, AS_OF).close()
+
+
+def test_cache_can_be_switched_off(canonical: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FENJI_CACHE_DIR", "off")
+    evaluate(POLICIES / "tob_abcd.yaml", canonical, AS_OF).close()
 
 
 def test_unknown_customer_and_missing_value_are_reported_with_rows(canonical: Path) -> None:

@@ -114,13 +114,16 @@ def summarize(
 
 
 def _pareto(con: duckdb.DuckDBPyConnection, table: str, revenue: str) -> ParetoFigures:
+    """Shares of the top and bottom customers. The sum of the k largest values does not depend
+    on how ties among them are ordered, so the ranking needs no tie-breaker (and no string
+    sort)."""
     row = con.execute(
         f"""
         WITH per_customer AS (
             SELECT customer_id, SUM({_q(revenue)}) AS v FROM {_q(table)} GROUP BY customer_id
         ), ranked AS (
             SELECT v,
-                   ROW_NUMBER() OVER (ORDER BY v DESC, customer_id) AS rn,
+                   ROW_NUMBER() OVER (ORDER BY v DESC) AS rn,
                    COUNT(*) OVER () AS n,
                    SUM(v) OVER () AS total
             FROM per_customer WHERE v > 0

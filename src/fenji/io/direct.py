@@ -14,15 +14,17 @@ The connection is locked down after the views are created: it may read exactly t
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from fenji.engine.windows import Bounds
 from fenji.io.errors import DataError, DataIssue
 from fenji.policy.sources import DECIMAL_PRECISION, DECIMAL_SCALE, Column, Source
 
@@ -95,16 +97,11 @@ def open_direct(
     names: tuple[str, ...],
     sources: Mapping[str, Source],
     *,
-    ranges: Mapping[str, Bounds] | None = None,
     output: Path | None = None,
     threads: int | None = None,
 ) -> DirectData | None:
     """Views over the Parquet files of ``names`` in ``folder``, checked and locked; or None when
-    any of them is not a Parquet file of canonical types (then the general readers apply).
-
-    ``ranges`` limits the checks of a fact table to the dates the evaluation reads: a duplicate
-    order from five years ago cannot change this month's grades, and checking ten million rows
-    for it would cost more than the evaluation itself. ``fenji import`` checks whole files."""
+    any of them is not a Parquet file of canonical types (then the general readers apply)."""
     files: dict[str, Path] = {}
     for name in names:
         found = _find(folder, name)
@@ -136,7 +133,7 @@ def open_direct(
         con.close()
         raise
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fenji-checks")
-    pending = pool.submit(_check, checker, files, sources, ranges or {})
+    pending = pool.submit(_check, checker, files, sources)
     pool.shutdown(wait=False)
     return DirectData(con=con, columns=views, files=files, pending=pending)
 
@@ -190,28 +187,58 @@ def _duck_type(column: Column) -> str:
     }[column.type]
 
 
-def _range_condition(source: Source, bounds: Bounds | None) -> str:
-    if bounds is None or source.date_column is None:
-        return "TRUE"
-    column = _ident(source.date_column)
-    cond = f"{column} <= DATE '{bounds.upper.isoformat()}'"
-    if bounds.lower is not None:
-        op = ">=" if bounds.lower_inclusive else ">"
-        cond += f" AND {column} {op} DATE '{bounds.lower.isoformat()}'"
-    return cond
+#: Bump when the checks change, so that files passed by older checks are checked again.
+CHECKS_VERSION = 1
+
+
+def _cache_dir() -> Path | None:
+    """Where passed checks are remembered: ``FENJI_CACHE_DIR`` (``off`` disables), else the
+    user's cache folder."""
+    env = os.environ.get("FENJI_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in ("", "off", "0", "no") else Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fenji" / "checks"
+
+
+def _fingerprint(*paths: Path) -> str:
+    """A key for the checks of these files as they are now: path, size and modification time."""
+    parts: list[str] = [f"v{CHECKS_VERSION}"]
+    for path in paths:
+        st = path.stat()
+        parts.append(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _passed(check: str, *paths: Path) -> bool:
+    folder = _cache_dir()
+    return folder is not None and (folder / f"{check}-{_fingerprint(*paths)}").exists()
+
+
+def _remember(check: str, *paths: Path) -> None:
+    folder = _cache_dir()
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{check}-{_fingerprint(*paths)}").touch()
+    except OSError:
+        pass  # a read-only cache only means the next run checks again
 
 
 def _check(
-    con: duckdb.DuckDBPyConnection,
-    files: Mapping[str, Path],
-    sources: Mapping[str, Source],
-    ranges: Mapping[str, Bounds],
+    con: duckdb.DuckDBPyConnection, files: Mapping[str, Path], sources: Mapping[str, Source]
 ) -> None:
-    """Required values, unique keys and known customers, as SQL; every issue with its row."""
+    """Required values, unique keys and known customers, as SQL; every issue with its row.
+
+    Required values are counted on every run (one cheap pass). Key uniqueness and customer
+    references need every key of the file, which costs more than the evaluation itself on tens
+    of millions of orders; they are checked over the whole file once per version of the file
+    (path, size, modification time) and remembered, so re-grading the same data with another
+    as-of date or a changed policy does not pay for them again."""
     issues: list[DataIssue] = []
     for name, path in files.items():
         source = sources[name]
-        scope = _range_condition(source, ranges.get(name))
         required = [c for c in source.columns if c.required]
         counts = ", ".join(f"COUNT(*) - COUNT({_ident(c.name)})" for c in required)
         row = con.execute(f"SELECT {counts} FROM {_ident(name)}").fetchone()
@@ -226,25 +253,26 @@ def _check(
                     column.name,
                     "io.missing_value",
                 )
-        if source.key:
-            key = ", ".join(_ident(k) for k in source.key)
-            # Distinct hashes equal to the row count prove the keys unique without a hash table
-            # of strings; only when they differ are the duplicate rows looked up exactly.
-            row = con.execute(
-                f"SELECT COUNT(*), COUNT(DISTINCT hash({key})) FROM {_ident(name)} WHERE {scope}"
-            ).fetchone()
-            assert row is not None
-            if row[0] != row[1]:
-                issues += _duplicates(con, name, path, source, scope)
-    if "customers" in files:
+        if source.key and not _passed("keys", path):
+            found = _duplicates(con, name, path, source)
+            issues += found
+            if not found:
+                _remember("keys", path)
+    customers = files.get("customers")
+    if customers is not None:
         for name, path in files.items():
             if name == "customers" or "customer_id" not in sources[name].column_names:
                 continue
+            if _passed("customers", path, customers):
+                continue
             cond = (
-                f"customer_id IS NOT NULL AND {_range_condition(sources[name], ranges.get(name))}"
-                f" AND customer_id NOT IN (SELECT customer_id FROM {_ident('customers')})"
+                "customer_id IS NOT NULL AND customer_id NOT IN "
+                f"(SELECT customer_id FROM {_ident('customers')})"
             )
-            issues += _rows_where(con, name, path, cond, "customer_id", "io.unknown_customer")
+            found = _rows_where(con, name, path, cond, "customer_id", "io.unknown_customer")
+            issues += found
+            if not found:
+                _remember("customers", path, customers)
     if issues:
         raise DataError(issues)
 
@@ -279,6 +307,40 @@ def _rows_where(
         f"FROM read_parquet({_quote_path(path)}, file_row_number = true) "
         f"WHERE {cond} ORDER BY file_row_number LIMIT 1000"
     ).fetchall()
+    return _issues(code, path, column, rows)
+
+
+def _duplicates(
+    con: duckdb.DuckDBPyConnection, name: str, path: Path, source: Source
+) -> list[DataIssue]:
+    """Rows whose key another row has too. Sorting the keys' 64-bit hashes finds candidates
+    in parallel without a hash table of strings; only candidates are compared exactly, so a
+    hash collision can never be reported as a duplicate."""
+    key = ", ".join(_ident(k) for k in source.key)
+    row = con.execute(
+        f"""
+        SELECT COUNT(*) FROM (
+            SELECT h = LAG(h) OVER (ORDER BY h) AS same
+            FROM (SELECT hash({key}) AS h FROM {_ident(name)})
+        ) WHERE same
+        """
+    ).fetchone()
+    if row is None or not row[0]:
+        return []
+    rows = con.execute(
+        f"""
+        SELECT file_row_number, CAST(({key}) AS VARCHAR) FROM (
+            SELECT *, COUNT(*) OVER (PARTITION BY {key}) AS n
+            FROM read_parquet({_quote_path(path)}, file_row_number = true)
+        ) WHERE n > 1 ORDER BY {key}, file_row_number LIMIT 1000
+        """
+    ).fetchall()
+    return _issues("io.duplicate_key", path, ", ".join(source.key), rows)
+
+
+def _issues(code: str, path: Path, column: str, rows: list[tuple[Any, ...]]) -> list[DataIssue]:
+    """Issues of one kind from (file_row_number, value) rows; rows as a spreadsheet numbers
+    them (the header is row 1)."""
     message, message_zh, hint, hint_zh = _MESSAGES[code]
     return [
         DataIssue(
@@ -286,35 +348,6 @@ def _rows_where(
             file=path.name,
             row=int(r[0]) + 2,
             column=column,
-            value=r[1],
-            message=message,
-            message_zh=message_zh,
-            hint=hint,
-            hint_zh=hint_zh,
-        )
-        for r in rows
-    ]
-
-
-def _duplicates(
-    con: duckdb.DuckDBPyConnection, name: str, path: Path, source: Source, scope: str
-) -> list[DataIssue]:
-    key = ", ".join(_ident(k) for k in source.key)
-    rows = con.execute(
-        f"""
-        SELECT file_row_number, CAST(({key}) AS VARCHAR) FROM (
-            SELECT *, COUNT(*) OVER (PARTITION BY {key}) AS n
-            FROM read_parquet({_quote_path(path)}, file_row_number = true) WHERE {scope}
-        ) WHERE n > 1 ORDER BY {key}, file_row_number LIMIT 1000
-        """
-    ).fetchall()
-    message, message_zh, hint, hint_zh = _MESSAGES["io.duplicate_key"]
-    return [
-        DataIssue(
-            code="io.duplicate_key",
-            file=path.name,
-            row=int(r[0]) + 2,
-            column=", ".join(source.key),
             value=r[1],
             message=message,
             message_zh=message_zh,

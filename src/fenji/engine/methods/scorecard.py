@@ -86,7 +86,12 @@ def _no_value_note(raw: str, text: str, ctx: CompileContext) -> exp.Expression:
 
 
 def _title(obj: ScoreItem | Adjustment, ctx: CompileContext) -> str:
-    return obj.title.get(ctx.lang) if obj.title is not None else obj.name
+    """The item's own title, else the title of the dimension it scores, else its name."""
+    if obj.title is not None:
+        return obj.title.get(ctx.lang)
+    if isinstance(obj, ScoreItem) and obj.dimension is not None:
+        return ctx.title(obj.dimension)
+    return obj.name
 
 
 def compile(dim: str, spec: ScorecardDimension, ctx: CompileContext) -> list[ColumnDef]:
