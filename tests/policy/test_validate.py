@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,72 @@ def test_shipped_policies_round_trip_through_yaml(path: Path) -> None:
     policy = parse_policy(path.read_text(encoding="utf-8"))
     again = parse_policy(dump_yaml(policy.to_data()))
     assert again == policy
+
+
+def natural_breaks_policy(*bands: str) -> str:
+    lines = "\n".join(f"      - {b}" for b in bands)
+    return (
+        "fenji: 1\nname: n\ntitle: n\nmetrics:\n"
+        "  sales_12m: {agg: sum, from: orders, of: amount, window: 12 months}\n"
+        "dimensions:\n  sales:\n    method: bands\n    metric: sales_12m\n    bands:\n"
+        f"{lines}\n"
+    )
+
+
+def test_natural_breaks_round_trip_through_yaml() -> None:
+    text = natural_breaks_policy(
+        "{label: A, min: {natural_breaks: 3, class: 1, where: 'sales_12m > 0'}}",
+        "{label: B, min: {natural_breaks: 3, class: 2}}",
+        "{label: C}",
+    )
+    policy = parse_policy(text)
+    bound: Any = policy.dimensions["sales"]
+    assert (bound.bands[0].min.classes, bound.bands[0].min.class_) == (3, 1)
+    assert parse_policy(dump_yaml(policy.to_data())) == policy
+
+
+@pytest.mark.parametrize(
+    ("cut", "code", "words"),
+    [
+        ("{natural_breaks: 1, class: 1}", "policy.natural_breaks_classes", "2 to 10"),
+        ("{natural_breaks: 11, class: 1}", "policy.natural_breaks_classes", "2 to 10"),
+        ("{natural_breaks: 4, class: 0}", "policy.natural_breaks_class", "1 (the highest) to 3"),
+        ("{natural_breaks: 4, class: 4}", "policy.natural_breaks_class", "class 4 of 4"),
+    ],
+)
+def test_natural_breaks_classes_are_checked(cut: str, code: str, words: str) -> None:
+    issues = issues_of(natural_breaks_policy(f"{{label: A, min: {cut}}}", "{label: B}"))
+    assert [(i.code, i.path, i.line) for i in issues] == [
+        (code, "dimensions.sales.bands[0].min", 11)
+    ]
+    assert words in issues[0].message
+    assert "dimension 'sales'" in issues[0].message
+    assert issues[0].hint
+
+
+@pytest.mark.parametrize(
+    ("cut", "words"),
+    [
+        ("{natural_breaks: 4}", "needs the number of classes and the class"),
+        ("{natural_breaks: true, class: 1}", "write the number of classes"),
+        ("{percentile: 80, class: 1}", "'class' applies to natural breaks"),
+    ],
+)
+def test_natural_breaks_shape_is_explained(cut: str, words: str) -> None:
+    issues = issues_of(natural_breaks_policy(f"{{label: A, min: {cut}}}", "{label: B}"))
+    assert len(issues) == 1
+    assert issues[0].path.startswith("dimensions.sales.bands[0].min")
+    assert words in issues[0].message
+
+
+def test_natural_breaks_classes_must_go_down_with_the_bands() -> None:
+    text = natural_breaks_policy(
+        "{label: A, min: {natural_breaks: 4, class: 2}}",
+        "{label: B, min: {natural_breaks: 4, class: 1}}",
+        "{label: C}",
+    )
+    issues = issues_of(text)
+    assert [(i.code, i.path) for i in issues] == [
+        ("policy.band_order", "dimensions.sales.bands[1].min")
+    ]
+    assert "class 1 of 4" in issues[0].message

@@ -9,9 +9,11 @@ Why buckets with counts and sums rather than sampled points: the within-class su
 a union of buckets is the sum of the buckets' own spreads (the same for every partition) plus
 the weighted spread of their means, so clustering the bucket means weighted by their counts is
 *exactly* optimal among partitions that keep buckets whole. With at most 1,000 distinct values
-that is the exact optimum over the data; with more, class boundaries fall at 0.1% steps of the
-population. A class starts at the lowest value of its first bucket, an actual value of the
-data, so the customer holding it is in that class under an inclusive ``min`` bound.
+that is the exact optimum over the data, and a class starts at the lowest value of its first
+bucket. With more, a bucket may straddle a gap between classes; the class then starts at the
+lowest value nearer its own mean than the mean of the class below (see :class:`Break`). Either
+way a class starts at a value of the data, so the customer holding it is in that class under
+an inclusive ``min`` bound.
 
 Optimal 1-D k-means classes are contiguous runs of the sorted values (Wang and Song, "Ckmeans.1d.
 dp", R Journal 2011), so the optimum over contiguous partitions found here is the optimum over
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import numpy as np
 import numpy.typing as npt
@@ -30,21 +32,40 @@ import numpy.typing as npt
 #: The pre-pass returns at most this many buckets per sampled value.
 MAX_BUCKETS = 1000
 
+#: Midpoints between class means are written with this many decimals.
+MIDPOINT_STEP = Decimal("1e-9")
+
 FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class Bucket:
     """A run of sorted values: the lowest (exact, as the engine returned it), how many rows,
-    and their sum (exact decimal)."""
+    their sum (exact decimal) and how many distinct values it holds."""
 
     lo: Decimal
     n: int
     total: Decimal
+    values: int = 1
 
     @property
     def mean(self) -> float:
         return float(self.total / self.n)
+
+
+@dataclass(frozen=True)
+class Break:
+    """Where a class begins.
+
+    ``value`` is the lowest value of the class when the buckets on both sides of the break
+    each hold a single value: then the optimum puts every value on the side of the nearer
+    class mean, so the class starts exactly there. When either holds several values the break
+    may fall inside it, and the class starts at the lowest value at or above ``midpoint``,
+    halfway between the two class means (the nearest-mean rule, applied to every value), which
+    the engine looks up with one more query."""
+
+    value: Decimal | None = None
+    midpoint: Decimal | None = None
 
 
 def _segment_costs(x: FloatArray, w: FloatArray) -> FloatArray:
@@ -105,14 +126,27 @@ def ckmeans(values: Sequence[float], k: int, weights: Sequence[float] | None = N
     return starts[::-1]
 
 
-def class_floors(buckets: Sequence[Bucket], k: int) -> list[Decimal]:
-    """The lowest value of each natural-breaks class, the highest class first.
-
-    Fewer distinct buckets than ``k`` give fewer classes: each bucket is then its own class."""
+def class_breaks(buckets: Sequence[Bucket], k: int) -> list[Break]:
+    """Where each of the ``k`` natural-breaks classes of ``buckets`` (sorted) begins, the
+    highest class first. Fewer buckets than ``k`` give fewer classes, one bucket each."""
     if not buckets:
         return []
     starts = ckmeans([b.mean for b in buckets], k, [float(b.n) for b in buckets])
-    return [buckets[i].lo for i in reversed(starts)]
+    ends = [*starts[1:], len(buckets)]
+    out: list[Break] = []
+    with localcontext(prec=60):
+        means = [
+            sum((b.total for b in buckets[a:e]), Decimal(0)) / sum(b.n for b in buckets[a:e])
+            for a, e in zip(starts, ends, strict=True)
+        ]
+        for c, s in enumerate(starts):
+            if c == 0 or (buckets[s].values == 1 and buckets[s - 1].values == 1):
+                out.append(Break(value=buckets[s].lo))
+            else:
+                # A short literal: the threshold only has to fall between the two means.
+                midpoint = ((means[c - 1] + means[c]) / 2).quantize(MIDPOINT_STEP)
+                out.append(Break(midpoint=midpoint))
+    return out[::-1]
 
 
-__all__ = ["MAX_BUCKETS", "Bucket", "ckmeans", "class_floors"]
+__all__ = ["MAX_BUCKETS", "Break", "Bucket", "ckmeans", "class_breaks"]

@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from fenji.engine.compiler import CompiledPolicy, compile_policy
 from fenji.engine.context import col
+from fenji.engine.prepass import resolve_natural_breaks
 from fenji.engine.runner import locked_connection
 from fenji.engine.summary import Summary, summarize
 from fenji.policy.models import Policy
@@ -173,6 +174,8 @@ def evaluate_connection(
 
     ``verify`` waits for input checks running alongside; the result is not observable until
     it has returned."""
+    # Natural-breaks cut points come from the data: a pre-pass fixes them before compiling.
+    policy = resolve_natural_breaks(policy, as_of, columns, lambda sql: con.execute(sql).fetchall())
     compiled = compile_policy(
         policy, as_of, columns, lang=lang, explain=explain, include_metrics=include_metrics
     )

@@ -8,17 +8,21 @@ policy that has such cuts is evaluated in two steps, and both are engine-neutral
    dimension's metric, score or composite, NULL outside its population and ``where``), and a
    final SELECT summarises each into at most :data:`~fenji.engine.breaks.MAX_BUCKETS` buckets:
    every distinct value its own bucket when there are that few, else runs of equal population.
-   Only GROUP BY, COUNT, SUM, MIN, ROW_NUMBER and SUM OVER are used, so the same query runs on
-   DuckDB and Spark; the result is a few thousand rows whatever the number of customers.
+   Only GROUP BY, COUNT, SUM, MIN, ROW_NUMBER, SUM OVER and integer division are used, so the
+   same query runs on DuckDB and Spark; it returns at most 1,000 rows per cut's values,
+   whatever the number of customers.
 2. **Python.** :mod:`fenji.engine.breaks` finds the optimal classes over the buckets and each
    cut takes the lowest value of its class — a value of the data, exactly as the engine
    returned it — which is then compiled into the real query as an exact decimal literal.
+   Only when more than 1,000 distinct values were bucketed and a class begins next to a
+   bucket of several values does a second, one-row-per-cut query look up the lowest value
+   nearer that class's mean than the mean of the class below.
 
 Everything is deterministic: buckets are fixed by the sorted distinct values and their counts,
 sums are exact decimals, and the Python step breaks ties in a fixed way, so neither row order
 nor engine parallelism changes a cut. Cuts whose values depend on other natural-breaks cuts (a
 scorecard graded by natural breaks of a score built from natural-breaks item bands) are
-resolved in further rounds, each one query.
+resolved in further rounds.
 
 The resolved values are kept on a *copy* of the policy, which compiles like any other; the
 explanation shows the values used, as it does for percentiles.
@@ -35,7 +39,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlglot import exp
 
-from fenji.engine.breaks import MAX_BUCKETS, Bucket, class_floors
+from fenji.engine.breaks import MAX_BUCKETS, Break, Bucket, class_breaks
 from fenji.engine.compiler import compile_columns, stack_layers, with_ctes
 from fenji.engine.context import BreakSample, ColumnDef, CompileContext, CompileError, col, num
 from fenji.engine.dialects import DUCKDB, EngineDialect
@@ -89,37 +93,97 @@ def exact(value: Any) -> Decimal:
 
 
 @dataclass(frozen=True)
-class Prepass:
-    """One round of the pre-pass: the summary query and, per sample in it, the cuts it fixes.
+class Refinement:
+    """The second query of a round, for cuts whose class starts inside a bucket of several
+    values: the lowest value at or above each one's midpoint between class means.
 
-    The query returns rows ``(sample, bucket, n, total, lo_0, lo_1, ...)``: sample ``i``'s
-    lowest values are in ``lo_i`` (other ``lo`` columns are NULL), so each keeps its own type
-    and decimals stay exact."""
+    The query returns rows ``(cut, lo_0, lo_1, ...)``: cut ``j``'s value is in ``lo_j``."""
 
     query: exp.Query
-    samples: list[list[Cut]]
+    cuts: list[Cut]
     dialect: EngineDialect
 
     def sql(self, pretty: bool = False) -> str:
         return self.dialect.sql(self.query, pretty=pretty)
 
     def apply(self, rows: Iterable[Sequence[Any]]) -> None:
-        """Resolve the cuts of this round from the query's rows."""
+        found: dict[int, Decimal | None] = {}
+        for row in rows:
+            j = int(row[0])
+            value = row[1 + j]
+            found[j] = exact(value) if value is not None else None
+        for j, cut in enumerate(self.cuts):
+            cut.resolve(found.get(j))
+
+
+@dataclass(frozen=True)
+class Prepass:
+    """One round of the pre-pass: the summary query and, per sample in it, the cuts it fixes.
+
+    The query returns rows ``(sample, bucket, n, total, n_values, lo_0, lo_1, ...)``: sample
+    ``i``'s lowest values are in ``lo_i`` (other ``lo`` columns are NULL), so each keeps its own
+    type and decimals stay exact."""
+
+    query: exp.Query
+    samples: list[list[Cut]]
+    dialect: EngineDialect
+    layers: list[tuple[str, exp.Query]]
+    top: str
+    columns: list[str]
+
+    def sql(self, pretty: bool = False) -> str:
+        return self.dialect.sql(self.query, pretty=pretty)
+
+    def apply(self, rows: Iterable[Sequence[Any]]) -> Refinement | None:
+        """Resolve the cuts of this round from the query's rows; the cuts whose class starts
+        inside a bucket need the :class:`Refinement` returned (None when there are none)."""
         buckets: dict[int, list[tuple[int, Bucket]]] = {}
         for row in rows:
-            sample, bucket, n, total = int(row[0]), int(row[1]), int(row[2]), row[3]
-            lo = row[4 + sample]
-            buckets.setdefault(sample, []).append((bucket, Bucket(exact(lo), n, exact(total))))
+            sample, bucket, n, total, values = (
+                int(row[0]),
+                int(row[1]),
+                int(row[2]),
+                row[3],
+                int(row[4]),
+            )
+            found = Bucket(exact(row[5 + sample]), n, exact(total), values)
+            buckets.setdefault(sample, []).append((bucket, found))
+        pending: list[tuple[Cut, int, Decimal]] = []
         for i, cuts in enumerate(self.samples):
             ordered = [b for _, b in sorted(buckets.get(i, []), key=lambda pair: pair[0])]
-            floors: dict[int, list[Decimal]] = {}
+            by_k: dict[int, list[Break]] = {}
             for cut in cuts:
-                assert cut.classes is not None
-                assert cut.class_ is not None
-                if cut.classes not in floors:
-                    floors[cut.classes] = class_floors(ordered, cut.classes)
-                found = floors[cut.classes]
-                cut.resolve(found[cut.class_ - 1] if 1 <= cut.class_ <= len(found) else None)
+                k, c = cut.classes, cut.class_
+                assert k is not None
+                assert c is not None
+                if k not in by_k:
+                    by_k[k] = class_breaks(ordered, k)
+                breaks = by_k[k]
+                where = breaks[c - 1] if 1 <= c <= len(breaks) else Break()
+                if where.midpoint is not None:
+                    pending.append((cut, i, where.midpoint))
+                else:
+                    cut.resolve(where.value)
+        if not pending:
+            return None
+        return self._refinement(pending)
+
+    def _refinement(self, pending: list[tuple[Cut, int, Decimal]]) -> Refinement:
+        query: exp.Query | None = None
+        for j, (_, i, midpoint) in enumerate(pending):
+            column = col(self.columns[i])
+            lows = [
+                exp.alias_(exp.Min(this=column.copy()) if m == j else exp.Null(), _ident(f"lo_{m}"))
+                for m in range(len(pending))
+            ]
+            row = (
+                exp.select(exp.alias_(num(j), _ident("cut")), *lows)
+                .from_(self.top)
+                .where(exp.GTE(this=column.copy(), expression=num(midpoint)))
+            )
+            query = row if query is None else exp.union(query, row, distinct=False)
+        assert query is not None
+        return Refinement(with_ctes(query, self.layers), [c for c, _, _ in pending], self.dialect)
 
 
 def _closure(names: Iterable[str], defs: Mapping[str, ColumnDef]) -> set[str]:
@@ -186,7 +250,8 @@ def _bucket_ctes(i: int, column: str, source: str) -> list[tuple[str, exp.Query]
 
 
 def _bucket_rows(i: int, count: int) -> exp.Select:
-    """One row per bucket of sample ``i``: count, exact sum, lowest value in ``lo_i``."""
+    """One row per bucket of sample ``i``: rows, exact sum, distinct values, and the lowest
+    value in ``lo_i``."""
     total = exp.Sum(
         this=exp.Mul(
             this=col("n"), expression=exp.Cast(this=col("v"), to=exp.DataType.build(SUM_TYPE))
@@ -202,6 +267,7 @@ def _bucket_rows(i: int, count: int) -> exp.Select:
             col("bucket"),
             exp.alias_(exp.Sum(this=col("n")), _ident("n")),
             exp.alias_(total, _ident("total")),
+            exp.alias_(exp.Count(this=exp.Star()), _ident("n_values")),
             *lows,
         )
         .from_(f"p{i}_buckets")
@@ -239,7 +305,8 @@ def plan_prepass(
     roots = list(columns) + (list(parts.population.deps) if parts.population else [])
     needed = _closure(roots, defs)
     kept = [d for d in parts.defs if d.name in needed]
-    ctes, top = stack_layers(parts.base, parts.provided, kept, parts.population)
+    layers, top = stack_layers(parts.base, parts.provided, kept, parts.population)
+    ctes = list(layers)
     query: exp.Query | None = None
     for i, column in enumerate(columns):
         ctes += _bucket_ctes(i, column, top)
@@ -248,7 +315,7 @@ def plan_prepass(
     assert query is not None
     query = query.order_by(col("sample"), col("bucket"))
     samples = [[s.cut for s in g] for g in groups.values()]
-    return Prepass(with_ctes(query, ctes), samples, dialect)
+    return Prepass(with_ctes(query, ctes), samples, dialect, layers, top, columns)
 
 
 def resolve_natural_breaks(
@@ -276,12 +343,15 @@ def resolve_natural_breaks(
         plan = plan_prepass(resolved, as_of, tables, dialect=dialect)
         if plan is None:
             break
-        plan.apply(run(plan.sql()))
+        refinement = plan.apply(run(plan.sql()))
+        if refinement is not None:
+            refinement.apply(run(refinement.sql()))
     return resolved
 
 
 __all__ = [
     "Prepass",
+    "Refinement",
     "Run",
     "exact",
     "natural_break_cuts",

@@ -58,15 +58,42 @@ def compile_entity(
         parsed = parse_expression(parsed, "entity")
     mapping = names or {}
 
-    def transform(node: exp.Expression) -> exp.Expression:
+    def names_(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Column):
             name = node.name
             return mapping[name].copy() if name in mapping else col(name)
+        return node
+
+    def functions(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Anonymous):
             return _entity_function(str(node.name).lower(), node.expressions, as_of, key)
         return node
 
-    return parsed.tree.copy().transform(transform)
+    # Names first, so that the arguments of fenji's functions are already column references.
+    return portable(parsed.tree.copy().transform(names_).transform(functions))
+
+
+def portable(tree: exp.Expression) -> exp.Expression:
+    """The same meaning on every engine, and the one a policy author expects.
+
+    - ``a / 0`` is empty (NULL): DuckDB would give infinity and Spark NULL.
+    - ``LEAST`` and ``GREATEST`` are empty when any argument is: engines skip NULLs, so
+      ``least(sales / target, 1)`` with no target would otherwise score full points."""
+    for div in list(tree.find_all(exp.Div)):
+        divisor = div.expression
+        constant = isinstance(divisor, exp.Literal) and divisor.is_number
+        if not (constant and float(divisor.this) != 0):
+            div.set("expression", exp.Nullif(this=divisor.copy(), expression=num(0)))
+    for node in list(tree.find_all(exp.Least, exp.Greatest)):
+        args = [a for a in (node.this, *node.expressions) if not isinstance(a, exp.Literal)]
+        if not args:
+            continue
+        any_null = exp.or_(*[exp.Is(this=a.copy(), expression=exp.Null()) for a in args])
+        strict = exp.Case(ifs=[exp.If(this=any_null, true=exp.Null())], default=node.copy())
+        if node is tree:
+            return strict
+        node.replace(strict)
+    return tree
 
 
 def _tiebreak(key: tuple[str, ...]) -> list[exp.Ordered]:
@@ -79,7 +106,7 @@ def _entity_function(
     if name == "days_since":
         return days_between(args[0], date_lit(as_of))
     if name == "safe_div":
-        return exp.Div(this=args[0], expression=exp.Nullif(this=args[1], expression=num(0)))
+        return exp.Div(this=args[0], expression=args[1])  # made safe by portable()
     if name == "growth":
         a, b = args
         return exp.Case(
@@ -126,11 +153,14 @@ def compile_row(parsed: ParsedExpression | str, *, as_of: date) -> exp.Expressio
     if isinstance(parsed, str):
         parsed = parse_expression(parsed, "row")
 
-    def transform(node: exp.Expression) -> exp.Expression:
+    def names_(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Column):
             if node.name == "as_of":
                 return date_lit(as_of)
             return col(node.name)
+        return node
+
+    def transform(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Anonymous):
             fname = str(node.name).lower()
             if fname == "days_since":
@@ -139,10 +169,10 @@ def compile_row(parsed: ParsedExpression | str, *, as_of: date) -> exp.Expressio
                 return month_trunc(node.expressions[0])
             if fname == "safe_div":
                 a, b = node.expressions
-                return exp.Div(this=a, expression=exp.Nullif(this=b, expression=num(0)))
+                return exp.Div(this=a, expression=b)  # made safe by portable()
         return node
 
-    return parsed.tree.copy().transform(transform)
+    return portable(parsed.tree.copy().transform(names_).transform(transform))
 
 
 #: Type statistics are computed in: engines compute a median at the scale of its input, so the

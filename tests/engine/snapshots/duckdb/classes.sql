@@ -96,8 +96,11 @@ WITH l0 AS (
   SELECT
     *,
     CASE
-      WHEN NOT ranked_revenue IS NULL
-      THEN NTILE(3) OVER (PARTITION BY ranked_revenue IS NULL ORDER BY ranked_revenue DESC, "customer_id")
+      WHEN NOT "ranked_revenue" IS NULL
+      THEN NTILE(3) OVER (
+        PARTITION BY "ranked_revenue" IS NULL
+        ORDER BY "ranked_revenue" DESC, "customer_id"
+      )
     END AS "spend_tercile",
     "__habit__core" AS "habit",
     "__stage__core" AS "stage",

@@ -161,9 +161,22 @@ WITH l0 AS (
 ), l1 AS (
   SELECT
     *,
-    ROUND(direct_m / NULLIF(sales_m, 0), 9) AS "direct_share_m",
-    ROUND(CASE WHEN "target_m" > 0 THEN LEAST(60 * "sales_m" / "target_m", 60) END, 9) AS "__dealer__raw0",
-    ROUND(CASE WHEN "due_m" > 0 THEN 20 * "paid_on_time_m" / "due_m" ELSE 20 END, 9) AS "__dealer__raw1",
+    ROUND("direct_m" / NULLIF("sales_m", 0), 9) AS "direct_share_m",
+    ROUND(
+      CASE
+        WHEN "target_m" > 0
+        THEN CASE
+          WHEN 60 * "sales_m" / NULLIF("target_m", 0) IS NULL
+          THEN NULL
+          ELSE LEAST(60 * "sales_m" / NULLIF("target_m", 0), 60)
+        END
+      END,
+      9
+    ) AS "__dealer__raw0",
+    ROUND(
+      CASE WHEN "due_m" > 0 THEN 20 * "paid_on_time_m" / NULLIF("due_m", 0) ELSE 20 END,
+      9
+    ) AS "__dealer__raw1",
     ROUND(20 * "order_months_3m" / 3, 9) AS "__dealer__raw2",
     COALESCE("event_bonus_m", 0) AS "__dealer__bonus1",
     COALESCE("event_deduction_m", 0) AS "__dealer__deductions0",

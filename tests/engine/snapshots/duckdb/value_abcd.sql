@@ -34,7 +34,7 @@ WITH l0 AS (
   LEFT JOIN (
     SELECT
       "customer_id",
-      MAX(DATE_DIFF('DAY', due_date, CAST('2026-10-31' AS DATE))) FILTER(WHERE
+      MAX(DATE_DIFF('DAY', "due_date", CAST('2026-10-31' AS DATE))) FILTER(WHERE
         "due_date" <= CAST('2026-10-31' AS DATE)
         AND (
           "paid_date" IS NULL OR "paid_date" > CAST('2026-10-31' AS DATE)

@@ -96,10 +96,10 @@ WITH l0 AS (
   SELECT
     *,
     CASE
-      WHEN NOT ranked_revenue IS NULL
+      WHEN NOT `ranked_revenue` IS NULL
       THEN NTILE(3) OVER (
-        PARTITION BY ranked_revenue IS NULL
-        ORDER BY ranked_revenue DESC, `customer_id` NULLS LAST
+        PARTITION BY `ranked_revenue` IS NULL
+        ORDER BY `ranked_revenue` DESC, `customer_id` NULLS LAST
       )
     END AS `spend_tercile`,
     `__habit__core` AS `habit`,

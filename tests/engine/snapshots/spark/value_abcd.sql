@@ -34,7 +34,7 @@ WITH l0 AS (
   LEFT JOIN (
     SELECT
       `customer_id`,
-      MAX(DATEDIFF(DAY, due_date, CAST('2026-10-31' AS DATE))) FILTER(WHERE
+      MAX(DATEDIFF(DAY, `due_date`, CAST('2026-10-31' AS DATE))) FILTER(WHERE
         `due_date` <= CAST('2026-10-31' AS DATE)
         AND (
           `paid_date` IS NULL OR `paid_date` > CAST('2026-10-31' AS DATE)
