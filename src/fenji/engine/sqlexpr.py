@@ -90,7 +90,7 @@ def portable(tree: exp.Expression) -> exp.Expression:
             continue
         any_null = exp.or_(*[exp.Is(this=a.copy(), expression=exp.Null()) for a in args])
         strict = exp.Case(ifs=[exp.If(this=any_null, true=exp.Null())], default=node.copy())
-        if node is tree:
+        if node.parent is None:  # the whole expression is the LEAST/GREATEST
             return strict
         node.replace(strict)
     return tree
