@@ -1,0 +1,36 @@
+"""Customers and business lines, identified by the external ids of the company's own systems."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class BusinessLine(models.Model):
+    code = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=128, blank=True)
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+
+class Customer(models.Model):
+    """A customer (客户). ``owner`` is the login of the responsible sales rep."""
+
+    external_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    industry = models.CharField(max_length=64, blank=True, db_index=True)
+    region = models.CharField(max_length=64, blank=True, db_index=True)
+    scale = models.CharField(max_length=32, blank=True)
+    owner = models.CharField(max_length=150, blank=True, db_index=True)
+    first_deal_date = models.DateField(null=True, blank=True)
+    influence = models.CharField(max_length=64, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["external_id"]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} {self.name}"

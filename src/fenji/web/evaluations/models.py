@@ -1,0 +1,103 @@
+"""Evaluation runs, their results, the published run per policy, and manual overrides.
+
+A run writes its results under its own id while nobody looks at them; publishing it is one
+update of :class:`Publication` in one transaction, so a reader sees the previous run or the new
+one, never a mixture. A run killed half-way leaves rows that no publication points to; the next
+run removes them.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from fenji.web.customers.models import BusinessLine, Customer
+from fenji.web.policies.models import Policy, PolicyVersion
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "运行中 running"
+    PUBLISHED = "published", "已发布 published"
+    SUPERSEDED = "superseded", "已被替代 superseded"
+    FAILED = "failed", "失败 failed"
+    ABANDONED = "abandoned", "已中断 abandoned"
+
+
+class EvaluationRun(models.Model):
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="runs")
+    policy_version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="runs")
+    as_of = models.DateField(db_index=True)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    progress = models.FloatField(default=0.0)
+    stage = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    pid = models.IntegerField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-as_of", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.policy.name} @ {self.as_of} #{self.pk} ({self.status})"
+
+
+class Publication(models.Model):
+    """The published run of a policy: the one pointer readers follow."""
+
+    policy = models.OneToOneField(Policy, on_delete=models.CASCADE, related_name="publication")
+    run = models.ForeignKey(EvaluationRun, on_delete=models.PROTECT, related_name="+")
+    published_at = models.DateTimeField(auto_now=True)
+
+
+class RunResult(models.Model):
+    """One label of one customer (and line) in one run, with its explanation.
+
+    ``computed_label`` is what the policy gave; ``label`` what applies after hysteresis and
+    overrides. Both are kept so that every change can be explained."""
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="results")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="results")
+    business_line = models.ForeignKey(BusinessLine, null=True, blank=True, on_delete=models.CASCADE)
+    dimension = models.CharField(max_length=63)
+    label = models.CharField(max_length=64, null=True, blank=True)
+    computed_label = models.CharField(max_length=64, null=True, blank=True)
+    score = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    why = models.TextField(blank=True)
+    next_label = models.CharField(max_length=64, blank=True)
+    gap = models.CharField(max_length=200, blank=True)
+    source = models.CharField(
+        max_length=16, default="computed", help_text="computed, held, override"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["run", "dimension", "label"]),
+            models.Index(fields=["customer", "dimension"]),
+        ]
+
+
+class Override(models.Model):
+    """A manual label (人工调整) with a reason and an expiry, on top of the computed one."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.CASCADE, related_name="overrides")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="overrides")
+    business_line = models.ForeignKey(BusinessLine, null=True, blank=True, on_delete=models.CASCADE)
+    dimension = models.CharField(max_length=63)
+    label = models.CharField(max_length=64)
+    reason = models.TextField()
+    expires_on = models.DateField(null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -1,0 +1,96 @@
+"""Facts about customers: orders, receivables, monthly targets, score events, follow-ups and
+feedback. Money is an exact decimal (18 digits, 4 after the point), as in the engine."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from fenji.web.customers.models import BusinessLine, Customer
+
+MONEY = {"max_digits": 18, "decimal_places": 4}
+
+
+class Order(models.Model):
+    external_id = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
+    business_line = models.ForeignKey(BusinessLine, null=True, blank=True, on_delete=models.PROTECT)
+    order_date = models.DateField(db_index=True)
+    amount = models.DecimalField(**MONEY)
+    quantity = models.DecimalField(null=True, blank=True, **MONEY)
+    channel = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "order_date"])]
+
+
+class Receivable(models.Model):
+    external_id = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="receivables")
+    business_line = models.ForeignKey(BusinessLine, null=True, blank=True, on_delete=models.PROTECT)
+    due_date = models.DateField(db_index=True)
+    amount = models.DecimalField(**MONEY)
+    paid_date = models.DateField(null=True, blank=True)
+
+
+class MonthlyTarget(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="targets")
+    business_line = models.ForeignKey(BusinessLine, null=True, blank=True, on_delete=models.PROTECT)
+    month = models.DateField(help_text="first day of the month")
+    target_amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "business_line", "month"], name="target_unique_per_month"
+            )
+        ]
+
+
+class ScoreEvent(models.Model):
+    """A bonus, deduction or red-line event (加分、扣分、红线)."""
+
+    external_id = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="score_events")
+    business_line = models.ForeignKey(BusinessLine, null=True, blank=True, on_delete=models.PROTECT)
+    event_date = models.DateField(db_index=True)
+    item = models.CharField(max_length=64)
+    points = models.DecimalField(**MONEY)
+    red_line = models.BooleanField(default=False)
+
+
+class Interaction(models.Model):
+    """A follow-up: visit, call, e-mail or meeting (跟进记录)."""
+
+    class Kind(models.TextChoices):
+        VISIT = "visit", "拜访 visit"
+        CALL = "call", "电话 call"
+        EMAIL = "email", "邮件 e-mail"
+        MEETING = "meeting", "会议 meeting"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    happened_on = models.DateField(db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    note = models.TextField(blank=True)
+    next_due = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-happened_on", "-id"]
+
+
+class Feedback(models.Model):
+    """Satisfaction scores and complaints (满意度、投诉)."""
+
+    class Kind(models.TextChoices):
+        SATISFACTION = "satisfaction", "满意度 satisfaction"
+        COMPLAINT = "complaint", "投诉 complaint"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="feedback")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    received_on = models.DateField()
+    score = models.DecimalField(null=True, blank=True, max_digits=5, decimal_places=2)
+    text = models.TextField(blank=True)
