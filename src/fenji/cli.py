@@ -214,6 +214,15 @@ def demo(
     run_demo(folder, customers=customers, lang=lang, console=console)
 
 
+def _register_commands() -> None:
+    from fenji.commands import register_all
+
+    register_all(app)
+
+
+_register_commands()
+
+
 def main() -> None:
     try:
         app()
