@@ -109,19 +109,25 @@ def summarize(
                 )
             )
         dims.append(DimensionSummary(dim, spec.title.get(lang) if spec.title else dim, stats))
-    pareto = _pareto(con, table, revenue) if revenue else None
+    per_line = policy.grain == "customer_line"
+    pareto = _pareto(con, table, revenue, per_line) if revenue else None
     return Summary(policy.name, as_of, total_rows, dims, pareto, revenue)
 
 
-def _pareto(con: duckdb.DuckDBPyConnection, table: str, revenue: str) -> ParetoFigures:
+def _pareto(
+    con: duckdb.DuckDBPyConnection, table: str, revenue: str, per_line: bool
+) -> ParetoFigures:
     """Shares of the top and bottom customers. The sum of the k largest values does not depend
     on how ties among them are ordered, so the ranking needs no tie-breaker (and no string
-    sort)."""
+    sort); rows are customers already unless the policy grades per business line."""
+    customers = (
+        f"SELECT customer_id, SUM({_q(revenue)}) AS v FROM {_q(table)} GROUP BY customer_id"
+        if per_line
+        else f"SELECT customer_id, {_q(revenue)} AS v FROM {_q(table)}"
+    )
     row = con.execute(
         f"""
-        WITH per_customer AS (
-            SELECT customer_id, SUM({_q(revenue)}) AS v FROM {_q(table)} GROUP BY customer_id
-        ), ranked AS (
+        WITH per_customer AS ({customers}), ranked AS (
             SELECT v,
                    ROW_NUMBER() OVER (ORDER BY v DESC) AS rn,
                    COUNT(*) OVER () AS n,
