@@ -34,3 +34,17 @@ def parse_as_of(value: date | datetime | str) -> date:
     raise ValueError(
         f"'{value}' is not a date; write 2026-10-31, 2026/10/31, 2026年10月31日 or 2026-10"
     )
+
+
+def month_ends(start: date, end: date) -> list[date]:
+    """Every month-end from ``start`` to ``end``, both included, oldest first: the as-of dates
+    of a series of monthly evaluation runs."""
+    out: list[date] = []
+    year, month = start.year, start.month
+    while True:
+        last = date(year, month, calendar.monthrange(year, month)[1])
+        if last > end:
+            return out
+        if last >= start:
+            out.append(last)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)

@@ -28,6 +28,8 @@ from fenji.policy.models import Policy
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from fenji.engine.clv.models import FittedModels
+
 RESULT_TABLE = "__fenji_result"
 
 
@@ -65,6 +67,13 @@ class Evaluation:
     _explained: CompiledPolicy | None = field(default=None, repr=False)
     _table: pa.Table | None = field(default=None, repr=False)
     _verify: Callable[[], None] | None = field(default=None, repr=False)
+    #: Lifetime-value models fitted for the policy's model metrics, by prediction table
+    #: (``__fenji_model_<source>_<unit>``): parameters, standard errors, fit figures.
+    models: dict[str, FittedModels] = field(default_factory=dict)
+
+    def model_parameters(self) -> dict[str, Any]:
+        """The fitted models as plain data, to keep with the evaluation run."""
+        return {table: fitted.as_dict() for table, fitted in self.models.items()}
 
     def verified(self) -> Evaluation:
         """Wait for the input checks still running in the engine; raise if one failed.
@@ -169,18 +178,40 @@ def evaluate_connection(
     explain: bool = False,
     include_metrics: bool = False,
     verify: Callable[[], None] | None = None,
+    compiled: CompiledPolicy | None = None,
 ) -> Evaluation:
     """Evaluate ``policy`` over the tables (or views) of a locked connection.
 
     ``verify`` waits for input checks running alongside; the result is not observable until
-    it has returned."""
+    it has returned. ``compiled`` is the policy compiled beforehand with the same as-of date,
+    columns and options (a caller may compile while it reads the data); it is used unless a
+    natural-breaks pre-pass changed the policy, which needs the data."""
+    models: dict[str, FittedModels] = {}
+    if any(m.kind == "model" for m in policy.metrics.values()):
+        # Model metrics come from models fitted on the data: a pre-pass fits them and
+        # registers their predictions as tables (the compiled query joins them by name, so a
+        # policy compiled beforehand stays valid). SciPy is loaded only here.
+        from fenji.engine.clv.prepass import resolve_models
+
+        def register(name: str, table: pa.Table) -> None:
+            con.register(name, table)
+
+        columns, models = resolve_models(
+            policy, as_of, columns, lambda sql: con.sql(sql).to_arrow_table(), register
+        )
     # Natural-breaks cut points come from the data: a pre-pass fixes them before compiling.
-    policy = resolve_natural_breaks(policy, as_of, columns, lambda sql: con.execute(sql).fetchall())
-    compiled = compile_policy(
-        policy, as_of, columns, lang=lang, explain=explain, include_metrics=include_metrics
+    resolved = resolve_natural_breaks(
+        policy, as_of, columns, lambda sql: con.execute(sql).fetchall()
     )
+    if compiled is None or resolved is not policy:
+        compiled = compile_policy(
+            resolved, as_of, columns, lang=lang, explain=explain, include_metrics=include_metrics
+        )
+    policy = resolved
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(RESULT_TABLE)} AS {compiled.sql()}")
-    result = Evaluation(policy, as_of, lang, compiled, con, dict(columns), _verify=verify)
+    result = Evaluation(
+        policy, as_of, lang, compiled, con, dict(columns), _verify=verify, models=models
+    )
     return result.verified()
 
 
@@ -193,13 +224,22 @@ def evaluate_tables(
     explain: bool = False,
     include_metrics: bool = False,
     threads: int | None = None,
+    compiled: CompiledPolicy | None = None,
 ) -> Evaluation:
-    """Evaluate ``policy`` at ``as_of`` over Arrow ``tables`` keyed by source name."""
+    """Evaluate ``policy`` at ``as_of`` over Arrow ``tables`` keyed by source name
+    (``compiled``: see :func:`evaluate_connection`)."""
     con = locked_connection(tables, threads=threads)
     columns = {k: set(v.column_names) for k, v in tables.items()}
     try:
         return evaluate_connection(
-            policy, con, columns, as_of, lang=lang, explain=explain, include_metrics=include_metrics
+            policy,
+            con,
+            columns,
+            as_of,
+            lang=lang,
+            explain=explain,
+            include_metrics=include_metrics,
+            compiled=compiled,
         )
     except BaseException:
         con.close()

@@ -52,6 +52,24 @@ class SourceInfo:
     date_column: str | None
 
 
+#: Tables of model predictions registered by the model pre-pass (:mod:`fenji.engine.clv.prepass`).
+MODEL_TABLE_PREFIX = "__fenji_model_"
+
+#: Units of model predictions when the metric does not give one.
+MODEL_UNITS = {
+    "p_alive": "ratio",
+    "expected_orders": "count",
+    "expected_spend": "yuan",
+    "clv": "yuan",
+}
+
+
+def model_table(m: Metric) -> str:
+    """The table holding the predictions of a model metric: one per source and time unit,
+    since metrics sharing both share the fitted models."""
+    return f"{MODEL_TABLE_PREFIX}{m.source}_{m.time_unit or 'week'}"
+
+
 def source_info(policy_sources: Mapping[str, object], name: str, columns: set[str]) -> SourceInfo:
     if name in BUILTIN_SOURCES:
         return SourceInfo(name, frozenset(columns), BUILTIN_SOURCES[name].date_column)
@@ -276,9 +294,17 @@ def base_query(ctx: CompileContext, tables: Mapping[str, set[str]]) -> tuple[exp
             assert m.source is not None
             by_source.setdefault(m.source, {})[name] = m
             ctx.units.setdefault(name, m.unit)
-    for src in by_source:
+    models: dict[str, dict[str, Metric]] = {}
+    for name, m in policy.metrics.items():
+        if m.kind == "model":
+            models.setdefault(model_table(m), {})[name] = m
+            ctx.units.setdefault(name, m.unit or MODEL_UNITS[m.predict or "p_alive"])
+    model_sources = sorted({m.source for ms in models.values() for m in ms.values() if m.source})
+    for src in [*by_source, *model_sources]:
         if src not in tables:
-            needed = ", ".join(sorted(by_source[src]))
+            needed = ", ".join(
+                sorted(n for n, m in policy.metrics.items() if m.source == src and m.kind != "expr")
+            )
             raise MissingSourceError(
                 f"the policy reads '{src}' (for {needed}) but the data has no {src} table; "
                 f"add {src}.csv, {src}.parquet or {src}.xlsx"
@@ -286,7 +312,7 @@ def base_query(ctx: CompileContext, tables: Mapping[str, set[str]]) -> tuple[exp
     infos = {
         name: source_info(policy.sources, name, cols)
         for name, cols in tables.items()
-        if name != "customers"
+        if name != "customers" and not name.startswith(MODEL_TABLE_PREFIX)
     }
     for src, metrics in by_source.items():
         for k in ctx.key:
@@ -294,7 +320,7 @@ def base_query(ctx: CompileContext, tables: Mapping[str, set[str]]) -> tuple[exp
                 raise MissingSourceError(f"table '{src}' has no column '{k}'")
         del metrics  # columns of expressions are checked by the engine at run time
     has_customers = "customers" in tables
-    used = [infos[s] for s in by_source] or list(infos.values())
+    used = [infos[s] for s in dict.fromkeys([*by_source, *model_sources])] or list(infos.values())
     entities = entities_query(ctx, used, has_customers)
     query = exp.select(*[exp.column(k, table="e", quoted=True) for k in ctx.key]).from_(
         entities.subquery("e")
@@ -337,6 +363,25 @@ def base_query(ctx: CompileContext, tables: Mapping[str, set[str]]) -> tuple[exp
             ),
             join_type="left",
         )
+    for j, (table, metrics) in enumerate(sorted(models.items())):
+        # Predictions are per customer; with grain customer_line every line of a customer
+        # gets the customer's value. Customers without purchases have none (NULL).
+        alias = f"m{j}"
+        query = query.join(
+            exp.Table(this=exp.to_identifier(table, quoted=True)).as_(alias),
+            on=exp.EQ(
+                this=exp.column("customer_id", table=alias, quoted=True),
+                expression=exp.column("customer_id", table="e", quoted=True),
+            ),
+            join_type="left",
+        )
+        for name in metrics:
+            query = query.select(
+                exp.alias_(
+                    exp.column(name, table=alias, quoted=True), exp.to_identifier(name, quoted=True)
+                )
+            )
+            provided.append(name)
     for i, (src, metrics) in enumerate(sorted(by_source.items())):
         alias = f"s{i}"
         sub = source_query(infos[src], metrics, ctx).subquery(alias)

@@ -41,6 +41,9 @@ class Coerced:
     issues: list[DataIssue]
     rows: RowNumbers
     positions: pa.Array | None = None  # raw index of each table row; None when none was dropped
+    #: By raw index: rows with a value that could not be read or a required value missing, all
+    #: of them (issues stop at MAX_ISSUES_PER_PROBLEM), so an import can hand every one back.
+    flagged: pa.ChunkedArray | None = None
 
     def row_of(self, index: int) -> int:
         raw = index if self.positions is None else self.positions[index].as_py()
@@ -64,6 +67,7 @@ def coerce(raw: RawTable, source: Source, explicit: Mapping[str, str] | None) ->
     issues.extend(header_issues)
 
     parsed: dict[str, _Column] = {}
+    flagged: pa.ChunkedArray | None = None
     for name, column in zip(names, columns, strict=True):
         kind = kinds.get(name, "string")
         result = parse_typed(column, kind)
@@ -74,11 +78,16 @@ def coerce(raw: RawTable, source: Source, explicit: Mapping[str, str] | None) ->
             parsed[name] = _Column(result.values, result.bad)
         if pc.any(result.bad).as_py():
             issues.extend(_value_issues(raw, name, kind, column, result.bad, result.detail))
+            flagged = result.bad if flagged is None else pc.or_(flagged, result.bad)
 
     content = _rows_with_content(parsed.values(), raw.num_rows)
     for col in source.columns:
         if col.required and col.name in parsed:
-            issues.extend(_missing_values(raw, col.name, parsed[col.name], content))
+            found = _missing_values(raw, col.name, parsed[col.name], content)
+            if found:
+                issues.extend(found)
+                blank = pc.and_(pc.is_null(parsed[col.name].values), content)
+                flagged = blank if flagged is None else pc.or_(flagged, blank)
     issues.extend(_duplicate_keys(raw, source, parsed, content))
 
     table = _assemble(source, parsed, raw.num_rows, kinds)
@@ -86,7 +95,7 @@ def coerce(raw: RawTable, source: Source, explicit: Mapping[str, str] | None) ->
     if not pc.all(content).as_py() and table.num_rows:
         positions = pc.indices_nonzero(content)
         table = table.filter(content)
-    return Coerced(raw.file, table, issues, raw.rows, positions)
+    return Coerced(raw.file, table, issues, raw.rows, positions, flagged)
 
 
 def _named_columns(raw: RawTable) -> tuple[list[str], list[pa.ChunkedArray]]:

@@ -29,6 +29,7 @@ IssueCode = Literal[
     "io.encoding",
     "io.empty_file",
     "io.unknown_customer",
+    "io.too_long",
     "io.file_not_found",
     "io.duplicate_file",
     "io.unsupported_format",

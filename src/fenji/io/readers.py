@@ -120,22 +120,36 @@ def _read(
     sheet: str | int | None,
     headers: Mapping[str, str] | None,
 ) -> Coerced:
+    return coerce(read_raw(path, source, sheet=sheet, headers=headers), source, headers)
+
+
+def read_raw(
+    path: StrPath,
+    source: Source,
+    *,
+    sheet: str | int | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> RawTable:
+    """The cells of one file under its headers as written, before any column is interpreted.
+
+    For callers that must give rows back as they were written (an import's file of rejected
+    rows); :func:`fenji.io.coerce.coerce` turns the result into the canonical table.
+    ``source`` and ``headers`` only tell the XLSX reader which cells are dates.
+    """
+    path = Path(path)
     file = str(path)
-    raw: RawTable
     ext = path.suffix.casefold()
     if not path.is_file():
-        raw = RawTable.failed(file, _not_found(path, "file"))
-    elif ext in CSV_EXTENSIONS:
-        raw = read_csv_raw(path, file=file)
-    elif ext in XLSX_EXTENSIONS:
-        raw = read_xlsx_raw(
+        return RawTable.failed(file, _not_found(path, "file"))
+    if ext in CSV_EXTENSIONS:
+        return read_csv_raw(path, file=file)
+    if ext in XLSX_EXTENSIONS:
+        return read_xlsx_raw(
             path, file=file, sheet=sheet, kinds=lambda hs: column_kinds(hs, source, headers)
         )
-    elif ext in PARQUET_EXTENSIONS:
-        raw = read_parquet_raw(path, file=file)
-    else:
-        raw = RawTable.failed(file, _unsupported(path))
-    return coerce(raw, source, headers)
+    if ext in PARQUET_EXTENSIONS:
+        return read_parquet_raw(path, file=file)
+    return RawTable.failed(file, _unsupported(path))
 
 
 def _unknown_customers(results: Mapping[str, Coerced]) -> list[DataIssue]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
 
 from fenji.policy.base import Amount, Strict, Text
 
@@ -132,12 +132,33 @@ class LabelInfo(Strict):
     strategy: str | None = None
 
 
+class Hysteresis(Strict):
+    """Damping of downgrades between evaluation runs, so that a grade does not flap.
+
+    A downgrade takes effect only once ``downgrade_after`` consecutive runs have computed a
+    lower label than the one held; an upgrade takes effect at once. It is applied by the
+    system of record across runs, never by one evaluation (which has no history)."""
+
+    downgrade_after: int
+
+    @field_validator("downgrade_after")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(
+                f"downgrade_after is how many consecutive runs must compute a lower label "
+                f"before a downgrade takes effect: 1 or more (1 = at once); got {value}"
+            )
+        return value
+
+
 class DimensionBase(Strict):
     title: Text | None = None
     labels: dict[LabelName, LabelInfo] = Field(default_factory=dict)
     first: list[Rule] = Field(default_factory=list)
     population: str | None = None
     outside: LabelName | None = None
+    hysteresis: Hysteresis | None = None
 
 
 class Band(Strict):

@@ -33,6 +33,12 @@ Agg = Literal[
 ]
 
 
+#: What a model metric predicts (docs/METRICS.md, "Model metrics").
+Prediction = Literal["p_alive", "expected_orders", "expected_spend", "clv"]
+
+#: A model metric's horizon: a number and a unit, "90 days", "12 months", "39 weeks", "1 year".
+HORIZON_PATTERN = re.compile(r"^\s*\d+(\.\d+)?\s*(day|week|month|year)s?\s*$")
+
 _WINDOW_TEXT = re.compile(
     r"^\s*(?:(?P<all>all)|(?P<month>month)|(?:(?P<n>\d+)\s*(?P<cal>calendar\s+)?"
     r"(?P<unit>days?|months?|years?)))\s*$"
@@ -124,8 +130,10 @@ class Metric(Strict):
     """A per-customer (or per customer and line) figure.
 
     Exactly one of: an aggregation over a fact table (``agg`` + ``source``), a customer
-    attribute (``attribute``), a tenure in calendar years (``tenure``), or a derived expression
-    (``expr``) over other metrics, which may use population functions (share, pct_rank, tile...).
+    attribute (``attribute``), a tenure in calendar years (``tenure``), a derived expression
+    (``expr``) over other metrics, which may use population functions (share, pct_rank, tile...),
+    or a model prediction (``model`` + ``predict`` + ``source``): P(alive), expected orders over
+    a horizon, expected spend or CLV, from models fitted on the orders at the as-of date.
     """
 
     title: Text | None = None
@@ -139,6 +147,12 @@ class Metric(Strict):
     attribute: Name | None = None
     tenure: Name | None = None
     expr: str | None = None
+    model: Literal["bgnbd"] | None = None
+    predict: Prediction | None = None
+    time_unit: Literal["day", "week"] | None = None
+    horizon: str | None = None
+    discount_rate: Amount | None = None
+    margin: Amount | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Metric:
@@ -149,13 +163,14 @@ class Metric(Strict):
                 ("attribute", self.attribute),
                 ("tenure", self.tenure),
                 ("expr", self.expr),
+                ("model", self.model),
             )
             if v is not None
         ]
         if len(kinds) != 1:
             raise ValueError(
                 "a metric is exactly one of: an aggregation (agg + from), an attribute, "
-                f"a tenure or an expr; found {', '.join(kinds) or 'none'}"
+                f"a tenure, an expr or a model; found {', '.join(kinds) or 'none'}"
             )
         if self.agg is not None and self.source is None:
             raise ValueError("an aggregation needs 'from': the fact table it reads")
@@ -163,18 +178,57 @@ class Metric(Strict):
             self.of is None
         ):
             raise ValueError(f"agg '{self.agg}' needs 'of': the column or expression it reads")
-        if self.agg is None and (self.where or self.window or self.source or self.of):
-            raise ValueError("from/of/where/window belong to aggregations (agg)")
+        if self.agg is None and (self.where or self.window or self.of):
+            raise ValueError("of/where/window belong to aggregations (agg)")
+        if self.agg is None and self.model is None and self.source:
+            raise ValueError("'from' belongs to aggregations (agg) and models")
+        model_keys = ("predict", "time_unit", "horizon", "discount_rate", "margin")
+        if self.model is None:
+            given = [k for k in model_keys if getattr(self, k) is not None]
+            if given:
+                raise ValueError(f"{'/'.join(given)} belong to model metrics (model: bgnbd)")
+            return self
+        return self._model_checks()
+
+    def _model_checks(self) -> Metric:
+        if self.source is None:
+            raise ValueError("a model metric needs 'from': the orders it is fitted on")
+        if self.predict is None:
+            raise ValueError(
+                "a model metric needs 'predict': p_alive, expected_orders, expected_spend or clv"
+            )
+        over_time = self.predict in ("expected_orders", "clv")
+        if over_time and self.horizon is None:
+            raise ValueError(
+                f"predict: {self.predict} needs a horizon such as '90 days' or '12 months'"
+            )
+        if not over_time and self.horizon is not None:
+            raise ValueError(
+                f"predict: {self.predict} is taken at the as-of date; remove 'horizon'"
+            )
+        if self.horizon is not None and not HORIZON_PATTERN.match(self.horizon.lower()):
+            raise ValueError(
+                f"horizon '{self.horizon}' is not understood; write '90 days', '39 weeks', "
+                "'12 months' or '1 year'"
+            )
+        if self.predict != "clv" and (self.discount_rate is not None or self.margin is not None):
+            raise ValueError("discount_rate and margin belong to predict: clv")
+        if self.discount_rate is not None and not self.discount_rate > -1:
+            raise ValueError("discount_rate is per month and must be above -1 (0.01 is 1%)")
+        if self.margin is not None and self.margin < 0:
+            raise ValueError("margin is the share of spend that is value and cannot be negative")
         return self
 
     @property
-    def kind(self) -> Literal["agg", "attribute", "tenure", "expr"]:
+    def kind(self) -> Literal["agg", "attribute", "tenure", "expr", "model"]:
         if self.agg is not None:
             return "agg"
         if self.attribute is not None:
             return "attribute"
         if self.tenure is not None:
             return "tenure"
+        if self.model is not None:
+            return "model"
         return "expr"
 
 

@@ -316,6 +316,8 @@ class _Checker:
                 if text is None or (key == "of" and text == "*"):
                     continue
                 self.expr(text, (*path, key), owner=None, scope="row", allowed=columns | {"as_of"})
+        elif m.kind == "model":
+            self._model_metric(name, m, path)
         elif m.kind == "expr":
             assert m.expr is not None
             self.expr(m.expr, (*path, "expr"), owner=name)
@@ -333,6 +335,21 @@ class _Checker:
                     (*path, "tenure"),
                     "use first_deal_date or a metric such as the first order date",
                 )
+
+    def _model_metric(self, name: str, m: Metric, path: PathT) -> None:
+        """A model is fitted on purchase days and amounts: its source needs them."""
+        assert m.source is not None
+        columns = self._source_columns(m.source)
+        needed = {"customer_id", "order_date", "amount"}
+        if columns is None or not needed <= columns:
+            missing = sorted(needed - (columns or set()))
+            self.add(
+                "policy.bad_model_source",
+                f"metric '{name}' fits its model on '{m.source}', which "
+                + ("is not a known source" if columns is None else f"has no {', '.join(missing)}"),
+                (*path, "from"),
+                "models are fitted on orders (customer_id, order_date, amount): use from: orders",
+            )
 
     def _source_columns(self, source: str) -> set[str] | None:
         if source in self.p.sources:

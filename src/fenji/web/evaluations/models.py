@@ -4,6 +4,12 @@ A run writes its results under its own id while nobody looks at them; publishing
 update of :class:`Publication` in one transaction, so a reader sees the previous run or the new
 one, never a mixture. A run killed half-way leaves rows that no publication points to; the next
 run removes them.
+
+Run results are written in bulk (COPY on PostgreSQL, batched inserts on SQLite) by the run
+service alone, from ids read in the same database snapshot as the facts. Their foreign keys are
+therefore not re-checked row by row by the database (``db_constraint=False``): on 250,000 rows
+those checks took longer than writing the rows. Django still cascades deletions, and the
+composite indexes cover the lookups the single-column FK indexes would serve.
 """
 
 from __future__ import annotations
@@ -40,9 +46,17 @@ class EvaluationRun(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     summary = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    #: Language of the explanations (``why``) stored with the results.
+    lang = models.CharField(max_length=8, default="zh")
+    #: The run this one replaced when it was published: the default baseline of its diff.
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-as_of", "-id"]
+        indexes = [models.Index(fields=["policy", "status"])]
 
     def __str__(self) -> str:
         return f"{self.policy.name} @ {self.as_of} #{self.pk} ({self.status})"
@@ -62,18 +76,52 @@ class RunResult(models.Model):
     ``computed_label`` is what the policy gave; ``label`` what applies after hysteresis and
     overrides. Both are kept so that every change can be explained."""
 
-    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="results")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="results")
-    business_line = models.ForeignKey(BusinessLine, null=True, blank=True, on_delete=models.CASCADE)
+    run = models.ForeignKey(
+        EvaluationRun,
+        on_delete=models.CASCADE,
+        related_name="results",
+        db_constraint=False,
+        db_index=False,
+    )
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="results",
+        db_constraint=False,
+        db_index=False,
+    )
+    business_line = models.ForeignKey(
+        BusinessLine,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        db_index=False,
+    )
     dimension = models.CharField(max_length=63)
     label = models.CharField(max_length=64, null=True, blank=True)
     computed_label = models.CharField(max_length=64, null=True, blank=True)
+    #: The label after hysteresis and before overrides: what the next run's hysteresis
+    #: compares with (an override must not reset or feed the count of runs below).
+    base_label = models.CharField(max_length=64, null=True, blank=True)
+    #: Consecutive runs, this one included, that computed a label below ``base_label``
+    #: while it was held; 0 when the computed label applies.
+    held_runs = models.PositiveIntegerField(default=0)
     score = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     why = models.TextField(blank=True)
     next_label = models.CharField(max_length=64, blank=True)
-    gap = models.CharField(max_length=200, blank=True)
+    gap = models.TextField(blank=True)
     source = models.CharField(
         max_length=16, default="computed", help_text="computed, held, override"
+    )
+    override = models.ForeignKey(
+        "Override",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
 
     class Meta:

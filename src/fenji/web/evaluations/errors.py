@@ -1,0 +1,31 @@
+"""Errors of evaluation runs and overrides, with stable codes the UI, API and CLI react to."""
+
+from __future__ import annotations
+
+
+class RunError(Exception):
+    """An evaluation run cannot start or could not finish. ``code`` is stable
+    (``run.already_running``, ``run.unsupported_source``, ...); the message says what to do."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class RunRefused(RunError):
+    """Another run of the same policy is in progress (in this process or another)."""
+
+    def __init__(self, message: str, *, running_run_id: int | None = None) -> None:
+        super().__init__("run.already_running", message)
+        self.running_run_id = running_run_id
+
+
+class OverrideError(ValueError):
+    """An override cannot be made or revoked as asked (unknown dimension or label, no
+    reason, ...). ``code`` is stable (``override.unknown_label``, ...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message

@@ -1,0 +1,167 @@
+"""Reading runs and their results.
+
+Every read of "the current grades" goes through :class:`Publication` in the same SQL statement
+as the results (a subquery), so a reader sees the previous run or the new one whole, never a
+mixture, even while a run is being published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+
+from fenji.web.evaluations.diff import RunDiff, compute_diff
+from fenji.web.evaluations.models import (
+    EvaluationRun,
+    Override,
+    Publication,
+    RunResult,
+    RunStatus,
+)
+
+
+def published_run(*, policy: str) -> EvaluationRun | None:
+    """The published run of ``policy`` (None before its first run)."""
+    publication = (
+        Publication.objects.select_related("run", "run__policy_version")
+        .filter(policy__name=policy)
+        .first()
+    )
+    return publication.run if publication is not None else None
+
+
+def published_results(
+    *,
+    policy: str,
+    dimension: str | None = None,
+    label: str | None = None,
+    customer: str | None = None,
+) -> QuerySet[RunResult]:
+    """Results of the published run of ``policy`` — one statement, following the publication."""
+    current = Publication.objects.filter(policy__name=policy).values("run_id")[:1]
+    rows = RunResult.objects.filter(run_id=Subquery(current))
+    if dimension is not None:
+        rows = rows.filter(dimension=dimension)
+    if label is not None:
+        rows = rows.filter(label=label)
+    if customer is not None:
+        rows = rows.filter(customer__external_id=customer)
+    return rows.select_related("customer", "business_line").order_by(
+        "customer__external_id", "business_line__code", "dimension"
+    )
+
+
+def run_get(*, run_id: int) -> EvaluationRun:
+    """One run by id; raises EvaluationRun.DoesNotExist."""
+    return EvaluationRun.objects.select_related("policy", "policy_version").get(pk=run_id)
+
+
+def run_list(*, policy: str | None = None) -> QuerySet[EvaluationRun]:
+    """Runs, newest as-of date first."""
+    runs = EvaluationRun.objects.select_related("policy", "policy_version")
+    if policy is not None:
+        runs = runs.filter(policy__name=policy)
+    return runs.order_by("-as_of", "-id")
+
+
+def running_run(*, policy: str) -> EvaluationRun | None:
+    """The run of ``policy`` in progress, if any (a run of a dead process shows here until the
+    next start, or :func:`~fenji.web.evaluations.services.evaluation_runs_reap`, marks it)."""
+    return run_list(policy=policy).filter(status=RunStatus.RUNNING).first()
+
+
+def run_results(*, run: EvaluationRun) -> QuerySet[RunResult]:
+    """All results of one run (published or not), in a stable order."""
+    return (
+        RunResult.objects.filter(run=run)
+        .select_related("customer", "business_line")
+        .order_by("customer__external_id", "business_line__code", "dimension")
+    )
+
+
+def run_diff(
+    *,
+    run: EvaluationRun,
+    previous: EvaluationRun | None = None,
+    movers_limit: int | None = None,
+    lang: str = "zh",
+) -> RunDiff:
+    """What changed from ``previous`` to ``run`` — by default the run ``run`` replaced when it
+    was published (for a series: the month before)."""
+    if previous is None and run.previous_id is not None:
+        previous = run_get(run_id=run.previous_id)
+    return compute_diff(run=run, previous=previous, movers_limit=movers_limit, lang=lang)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One label of a customer at one as-of date, with its explanation."""
+
+    as_of: date
+    run_id: int
+    dimension: str
+    business_line: str | None
+    label: str | None
+    computed_label: str | None
+    source: str
+    why: str
+
+
+def label_history(
+    *, policy: str, customer: str, dimension: str | None = None
+) -> list[HistoryEntry]:
+    """A customer's labels over time: per as-of date, the last successful run of that date.
+
+    Consecutive entries answer "why did this customer drop from A to B in March": each keeps the
+    ``why`` of its own run."""
+    latest_of_date = (
+        EvaluationRun.objects.filter(
+            policy=OuterRef("run__policy"),
+            as_of=OuterRef("run__as_of"),
+            status__in=[RunStatus.PUBLISHED, RunStatus.SUPERSEDED],
+        )
+        .order_by("-id")
+        .values("id")[:1]
+    )
+    rows = RunResult.objects.filter(
+        run__policy__name=policy,
+        run__status__in=[RunStatus.PUBLISHED, RunStatus.SUPERSEDED],
+        customer__external_id=customer,
+        run_id=Subquery(latest_of_date),
+    )
+    if dimension is not None:
+        rows = rows.filter(dimension=dimension)
+    rows = rows.select_related("run", "business_line").order_by(
+        "run__as_of", "dimension", "business_line__code"
+    )
+    return [
+        HistoryEntry(
+            as_of=r.run.as_of,
+            run_id=r.run_id,
+            dimension=r.dimension,
+            business_line=r.business_line.code if r.business_line is not None else None,
+            label=r.label,
+            computed_label=r.computed_label,
+            source=r.source,
+            why=r.why,
+        )
+        for r in rows
+    ]
+
+
+def override_list(
+    *, policy: str, customer: str | None = None, active_on: date | None = None
+) -> QuerySet[Override]:
+    """Overrides of ``policy``, newest first; ``active_on`` keeps those in force that day."""
+    rows = Override.objects.filter(policy__name=policy).select_related(
+        "customer", "business_line", "author"
+    )
+    if customer is not None:
+        rows = rows.filter(customer__external_id=customer)
+    if active_on is not None:
+        rows = rows.filter(revoked_at__isnull=True).filter(
+            Q(expires_on__isnull=True) | Q(expires_on__gte=active_on)
+        )
+    return rows.order_by("-created_at", "-id")
