@@ -202,16 +202,24 @@ def policy_sql(
 
 @app.command()
 def demo(
-    folder: Annotated[Path, typer.Option("--dir", help="where the demo data is written")] = Path(
+    folder: Annotated[Path, typer.Option("--dir", help="where the demo lives")] = Path(
         "fenji-demo"
     ),
     customers: Annotated[int, typer.Option("--customers")] = 2000,
+    files_only: Annotated[
+        bool, typer.Option("--files-only", help="evaluate files only, no database")
+    ] = False,
     lang: Lang = "zh",
 ) -> None:
-    """Generate a demo company, evaluate every shipped policy and show the results."""
-    from fenji.demo.run import run_demo
+    """A demo company in the system of record, graded every month-end for a year."""
+    if files_only:
+        from fenji.demo.run import run_demo
 
-    run_demo(folder, customers=customers, lang=lang, console=console)
+        run_demo(folder, customers=customers, lang=lang, console=console)
+        return
+    from fenji.demo.system import run_system_demo
+
+    run_system_demo(folder, customers=customers, lang=lang, console=console)
 
 
 def _register_commands() -> None:
