@@ -39,6 +39,15 @@ _PURCHASE_AGGS = {"count", "count_distinct", "months", "days_since_last", "days_
 _ZERO_DEFAULT = {"sum", "count", "count_distinct", "months"}
 
 
+def not_cancelled() -> exp.Expression:
+    """Orders that count: no status, or a status that does not say cancelled."""
+    status = exp.Lower(this=exp.Trim(this=col("status")))
+    return or_(
+        exp.Is(this=col("status"), expression=exp.Null()),
+        exp.Not(this=exp.In(this=status, expressions=[exp.Literal.string(s) for s in CANCELLED])),
+    )
+
+
 class MissingSourceError(ValueError):
     """A policy reads a table or column the data does not have."""
 
@@ -183,15 +192,7 @@ def source_query(source: SourceInfo, metrics: dict[str, Metric], ctx: CompileCon
         cls = exp.GTE if span.lower_inclusive else exp.GT
         where.append(cls(this=date_col.copy(), expression=date_lit(span.lower)))
     if source.name == "orders" and "status" in source.columns:
-        status = exp.Lower(this=exp.Trim(this=col("status")))
-        where.append(
-            or_(
-                exp.Is(this=col("status"), expression=exp.Null()),
-                exp.Not(
-                    this=exp.In(this=status, expressions=[exp.Literal.string(s) for s in CANCELLED])
-                ),
-            )
-        )
+        where.append(not_cancelled())
     return (
         exp.select(*selects)
         .from_(exp.Table(this=exp.to_identifier(source.name, quoted=True)))

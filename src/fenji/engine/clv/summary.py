@@ -30,9 +30,9 @@ import numpy as np
 import numpy.typing as npt
 from sqlglot import exp
 
-from fenji.engine.context import and_, col, date_lit, num, or_
+from fenji.engine.context import and_, col, date_lit, num
 from fenji.engine.dialects import DUCKDB, EngineDialect
-from fenji.engine.metrics import CANCELLED
+from fenji.engine.metrics import not_cancelled
 from fenji.engine.sqlexpr import days_between
 
 if TYPE_CHECKING:
@@ -71,15 +71,7 @@ def occasions_query(table: str, columns: Iterable[str], end: date) -> exp.Select
         exp.Not(this=exp.Is(this=col("customer_id"), expression=exp.Null())),
     ]
     if "status" in names:
-        status = exp.Lower(this=exp.Trim(this=col("status")))
-        where.append(
-            or_(
-                exp.Is(this=col("status"), expression=exp.Null()),
-                exp.Not(
-                    this=exp.In(this=status, expressions=[exp.Literal.string(s) for s in CANCELLED])
-                ),
-            )
-        )
+        where.append(not_cancelled())
     return (
         exp.select(
             col("customer_id"),
