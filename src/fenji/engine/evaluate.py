@@ -23,6 +23,7 @@ from fenji.engine.context import col
 from fenji.engine.prepass import resolve_natural_breaks
 from fenji.engine.runner import locked_connection
 from fenji.engine.summary import Summary, summarize
+from fenji.policy.dimensions import ClustersDimension
 from fenji.policy.models import Policy
 
 if TYPE_CHECKING:
@@ -198,6 +199,17 @@ def evaluate_connection(
 
         columns, models = resolve_models(
             policy, as_of, columns, lambda sql: con.sql(sql).to_arrow_table(), register
+        )
+    if any(isinstance(d, ClustersDimension) for d in policy.dimensions.values()):
+        # Clusters are fitted by k-means on the data: a pre-pass fits them and registers the
+        # assignments as tables the compiled query joins by name. scikit-learn loads only here.
+        from fenji.engine.clusters import resolve_clusters
+
+        def register_clusters(name: str, table: pa.Table) -> None:
+            con.register(name, table)
+
+        columns, _ = resolve_clusters(
+            policy, as_of, columns, lambda sql: con.sql(sql).to_arrow_table(), register_clusters
         )
     # Natural-breaks cut points come from the data: a pre-pass fixes them before compiling.
     resolved = resolve_natural_breaks(

@@ -6,6 +6,7 @@ from typing import Any
 
 from fenji.policy.dimensions import (
     BandsDimension,
+    ClustersDimension,
     MatrixDimension,
     ParetoDimension,
     RfmDimension,
@@ -35,6 +36,9 @@ def label_order(spec: Any) -> list[str]:
         out += [r.label for r in spec.segments] + ([spec.default] if spec.default else [])
     elif isinstance(spec, StarsDimension):
         out += [b.label for b in spec.stars]
+    elif isinstance(spec, ClustersDimension):
+        out += [spec.rank_label(r) for r in range(1, spec.k_bounds[1] + 1)]
+        out += [spec.missing] if spec.missing else []
     out += [r.label for r in spec.first]
     if spec.outside:
         out.append(spec.outside)

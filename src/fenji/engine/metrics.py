@@ -30,6 +30,7 @@ from fenji.engine.sqlexpr import (
     wide_decimal,
 )
 from fenji.engine.windows import Bounds, resolve
+from fenji.policy.dimensions import ClustersDimension
 from fenji.policy.expressions import parse_expression
 from fenji.policy.models import Metric, Policy
 from fenji.policy.sources import BUILTIN_SOURCES
@@ -63,6 +64,26 @@ class SourceInfo:
 
 #: Tables of model predictions registered by the model pre-pass (:mod:`fenji.engine.clv.prepass`).
 MODEL_TABLE_PREFIX = "__fenji_model_"
+
+#: Tables of cluster assignments registered by the clusters pre-pass
+#: (:mod:`fenji.engine.clusters`), one per ``clusters`` dimension.
+CLUSTER_TABLE_PREFIX = "__fenji_clusters_"
+
+#: Columns of a cluster table after the key: the cluster's rank (1 = highest value), the
+#: number of clusters, the distance to the centroid (standardised units), the cluster's size
+#: and revenue share; then ``c0``, ``c1``, ... the centroid in the metrics' own units.
+CLUSTER_COLUMNS = ("rank", "k", "distance", "size", "share")
+
+
+def cluster_table(dim: str) -> str:
+    """The table holding the clusters of dimension ``dim``."""
+    return f"{CLUSTER_TABLE_PREFIX}{dim}"
+
+
+def cluster_column(dim: str, part: str) -> str:
+    """The column of layer 0 carrying ``part`` of the cluster table of ``dim``."""
+    return f"__{dim}__cluster_{part}"
+
 
 #: Units of model predictions when the metric does not give one.
 MODEL_UNITS = {
@@ -313,7 +334,9 @@ def base_query(ctx: CompileContext, tables: Mapping[str, set[str]]) -> tuple[exp
     infos = {
         name: source_info(policy.sources, name, cols)
         for name, cols in tables.items()
-        if name != "customers" and not name.startswith(MODEL_TABLE_PREFIX)
+        if name != "customers"
+        and not name.startswith(MODEL_TABLE_PREFIX)
+        and not name.startswith(CLUSTER_TABLE_PREFIX)
     }
     for src, metrics in by_source.items():
         for k in ctx.key:
@@ -380,6 +403,34 @@ def base_query(ctx: CompileContext, tables: Mapping[str, set[str]]) -> tuple[exp
             query = query.select(
                 exp.alias_(
                     exp.column(name, table=alias, quoted=True), exp.to_identifier(name, quoted=True)
+                )
+            )
+            provided.append(name)
+    for j, (dim, spec) in enumerate(policy.dimensions.items()):
+        if not isinstance(spec, ClustersDimension):
+            continue
+        # Cluster assignments are fitted by a pre-pass and registered as a table; customers
+        # outside the dimension's scope or with a missing metric are not in it (NULL).
+        alias = f"k{j}"
+        query = query.join(
+            exp.Table(this=exp.to_identifier(cluster_table(dim), quoted=True)).as_(alias),
+            on=and_(
+                *[
+                    exp.EQ(
+                        this=exp.column(k, table=alias, quoted=True),
+                        expression=exp.column(k, table="e", quoted=True),
+                    )
+                    for k in ctx.key
+                ]
+            ),
+            join_type="left",
+        )
+        parts = [*CLUSTER_COLUMNS, *(f"c{i}" for i in range(len(spec.metrics)))]
+        for part in parts:
+            name = cluster_column(dim, part)
+            query = query.select(
+                exp.alias_(
+                    exp.column(part, table=alias, quoted=True), exp.to_identifier(name, quoted=True)
                 )
             )
             provided.append(name)

@@ -1,8 +1,9 @@
 """Dimension specifications, one model per grading method.
 
-Each method (bands, rules, scorecard, matrix, pareto, rfm, stars) has its own spec here and its own
-compiler in ``fenji.engine.methods``. Shared parts — forced ``first`` rules, a ``population`` and
-the ``outside`` label, display names and strategies per label — live on :class:`DimensionBase`.
+Each method (bands, rules, scorecard, matrix, pareto, rfm, stars, clusters) has its own spec
+here and its own compiler in ``fenji.engine.methods``. Shared parts — forced ``first`` rules, a
+``population`` and the ``outside`` label, display names and strategies per label — live on
+:class:`DimensionBase`.
 """
 
 from __future__ import annotations
@@ -357,6 +358,51 @@ class StarsDimension(DimensionBase):
     stars: list[Band] = Field(min_length=2)
 
 
+class ClusterMetric(Strict):
+    """One metric k-means clusters on; ``log`` takes log(1 + x) first (for money, whose
+    spread would otherwise let a few large customers decide the clusters)."""
+
+    metric: str
+    log: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"metric": value}
+        return value
+
+
+class ClustersDimension(DimensionBase):
+    """K-means clusters of the graded customers over standardised metrics, ranked by the mean
+    of ``value`` (label "1" = highest, or ``names[0]``). ``k`` fixes the number of clusters;
+    without it the best silhouette within ``k_range`` decides. Fitted by a pre-pass
+    (:mod:`fenji.engine.clusters`); the same data and ``seed`` always give the same clusters.
+    Customers with a missing metric are not clustered and get ``missing`` (or no label)."""
+
+    method: Literal["clusters"]
+    metrics: list[ClusterMetric] = Field(min_length=1)
+    value: str
+    k: int | None = None
+    k_range: list[int] | None = None
+    names: list[LabelName] = Field(default_factory=list)
+    missing: LabelName | None = None
+    seed: int = 0
+
+    @property
+    def k_bounds(self) -> tuple[int, int]:
+        """The smallest and largest number of clusters tried."""
+        if self.k is not None:
+            return self.k, self.k
+        if self.k_range is not None and len(self.k_range) == 2:
+            return self.k_range[0], self.k_range[1]
+        return 2, 8
+
+    def rank_label(self, rank: int) -> str:
+        """The label of the cluster ranked ``rank`` (1 = highest value)."""
+        return self.names[rank - 1] if rank <= len(self.names) else str(rank)
+
+
 Dimension = Annotated[
     BandsDimension
     | RulesDimension
@@ -364,6 +410,7 @@ Dimension = Annotated[
     | MatrixDimension
     | ParetoDimension
     | RfmDimension
-    | StarsDimension,
+    | StarsDimension
+    | ClustersDimension,
     Field(discriminator="method"),
 ]

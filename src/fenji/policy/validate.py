@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from fenji.policy.dimensions import (
     Band,
     BandsDimension,
+    ClustersDimension,
     Cut,
     MatrixDimension,
     ParetoDimension,
@@ -32,6 +33,9 @@ from fenji.policy.sources import BUILTIN_SOURCES, CUSTOMERS
 from fenji.policy.yaml_loader import YamlSyntaxError, line_of, load_yaml
 
 PathT = tuple[str | int, ...]
+
+#: How many clusters a clusters dimension may have.
+MIN_CLUSTERS, MAX_CLUSTERS = 2, 20
 
 #: How many classes a natural-breaks cut may split a population into.
 MIN_BREAK_CLASSES = 2
@@ -419,6 +423,8 @@ class _Checker:
                 self.ref(comp.metric, (*path, "components", i, "metric"), name)
             self._bands(d.stars, (*path, "stars"), name)
             produced += [b.label for b in d.stars]
+        elif isinstance(d, ClustersDimension):
+            produced += self._clusters(name, d, path)
         if d.outside:
             produced.append(d.outside)
         if d.labels:
@@ -438,6 +444,75 @@ class _Checker:
                     (*path, "labels", key, "strategy"),
                     "define it under 'strategies'",
                 )
+
+    def _clusters(self, name: str, d: ClustersDimension, path: PathT) -> list[str]:
+        """Checks of a clusters dimension; returns the labels it can give."""
+        for i, m in enumerate(d.metrics):
+            if m.metric not in self.p.metrics:
+                self.add(
+                    "policy.unknown_metric",
+                    f"dimension '{name}' clusters on '{m.metric}', which is not a metric",
+                    (*path, "metrics", i),
+                    "cluster on metrics defined under 'metrics'; known: "
+                    + ", ".join(sorted(self.p.metrics)[:30]),
+                )
+            else:
+                self.deps[name].add(m.metric)
+        names = [m.metric for m in d.metrics]
+        for metric in dict.fromkeys(n for n in names if names.count(n) > 1):
+            self.add(
+                "policy.clusters_metrics",
+                f"dimension '{name}' lists '{metric}' more than once",
+                (*path, "metrics"),
+            )
+        if d.value not in self.p.metrics:
+            self.add(
+                "policy.unknown_metric",
+                f"dimension '{name}' ranks its clusters by '{d.value}', which is not a metric",
+                (*path, "value"),
+                "rank clusters by a metric such as 12-month sales",
+            )
+        else:
+            self.deps[name].add(d.value)
+        if d.k is not None and d.k_range is not None:
+            self.add(
+                "policy.clusters_k",
+                f"dimension '{name}': give 'k' or 'k_range', not both",
+                (*path, "k"),
+                "k fixes the number of clusters; k_range lets the silhouette choose",
+            )
+        if d.k is not None and not MIN_CLUSTERS <= d.k <= MAX_CLUSTERS:
+            self.add(
+                "policy.clusters_k",
+                f"dimension '{name}': {d.k} clusters; k is {MIN_CLUSTERS} to {MAX_CLUSTERS}",
+                (*path, "k"),
+            )
+        if d.k_range is not None:
+            r = d.k_range
+            if len(r) != 2 or not MIN_CLUSTERS <= r[0] <= r[1] <= MAX_CLUSTERS:
+                self.add(
+                    "policy.clusters_k_range",
+                    f"dimension '{name}': k_range {r} is not [lowest, highest] within "
+                    f"{MIN_CLUSTERS} to {MAX_CLUSTERS}",
+                    (*path, "k_range"),
+                    "e.g. k_range: [2, 6]",
+                )
+                return []
+        top = d.k_bounds[1]
+        if d.names and len(d.names) != top:
+            self.add(
+                "policy.clusters_names",
+                f"dimension '{name}' names {len(d.names)} clusters but may give {top}",
+                (*path, "names"),
+                "give one name per rank, highest value first",
+            )
+        if len(set(d.names)) != len(d.names):
+            self.add(
+                "policy.clusters_names",
+                f"dimension '{name}': cluster names must differ",
+                (*path, "names"),
+            )
+        return [d.rank_label(r) for r in range(1, top + 1)] + ([d.missing] if d.missing else [])
 
     def _bands(self, bands: list[Band], path: PathT, owner: str) -> None:
         previous: tuple[Band, int] | None = None

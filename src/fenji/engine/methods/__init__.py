@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fenji.engine.context import ColumnDef, CompileContext
-from fenji.engine.methods import bands, matrix, pareto, rfm, rules, scorecard, stars
+from fenji.engine.methods import bands, clusters, matrix, pareto, rfm, rules, scorecard, stars
 
 Compiler = Callable[[str, Any, CompileContext], list[ColumnDef]]
 
@@ -22,6 +22,7 @@ METHODS: dict[str, Compiler] = {
     "stars": stars.compile,
     "matrix": matrix.compile,
     "pareto": pareto.compile,
+    "clusters": clusters.compile,
 }
 
 
