@@ -12,8 +12,10 @@ import pytest
 from fenji.io import DataError, read_dataset, write_table
 from fenji.policy.sources import BUILTIN_SOURCES, Column, Source
 
+from ..conftest import acceptance_dir
+
 WriteCsv = Callable[..., Path]
-SEED = Path("/work/shared/acceptance/seed-standards/data")
+SEED = acceptance_dir() / "data"
 CUSTOMERS = [
     ["customer_id", "name", "industry", "region", "scale", "owner", "first_deal_date", "influence"],
     ["C1", "甲", "制造业", "河南", "中型", "liu", "2021-10-31", "行业龙头"],
