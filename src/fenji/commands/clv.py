@@ -287,6 +287,10 @@ def holdout_cmd(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="write fit, histogram, holdout and tracking")
     ] = None,
+    svg_out: Annotated[
+        Path | None, typer.Option("--svg", help="write the holdout chart as an SVG file")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="zh (default) or en")] = "zh",
 ) -> None:
     """Fit up to the as-of date, then compare predicted and actual purchases after it."""
     from fenji.engine.clv.diagnostics import calibration_histogram, holdout, tracking
@@ -322,6 +326,17 @@ def holdout_cmd(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         err_console.print(f"figures -> {json_out}")
+    if svg_out is not None:
+        from fenji.engine.clv.chart import holdout_svg
+
+        title = (
+            f"{orders.name}: 保留期每位客户的重复购买（实际与预测）"
+            if lang == "zh"
+            else f"{orders.name}: repeat purchases per customer in the holdout, actual vs predicted"
+        )
+        svg_out.parent.mkdir(parents=True, exist_ok=True)
+        svg_out.write_text(holdout_svg(result.as_dict(), title=title, lang=lang), encoding="utf-8")
+        err_console.print(f"chart -> {svg_out}")
 
 
 if __name__ == "__main__":  # pragma: no cover
