@@ -13,6 +13,22 @@ from fenji.cli import app
 from .conftest import POLICIES, acceptance_dir
 
 runner = CliRunner()
+
+
+def tob(command: str, data: Path, as_of: str, *extra: str) -> list[str]:
+    """Arguments of ``fenji COMMAND`` with the S1 policy over ``data`` at ``as_of``."""
+    return [
+        command,
+        "-p",
+        str(POLICIES / "tob_abcd.yaml"),
+        "-d",
+        str(data),
+        "--as-of",
+        as_of,
+        *extra,
+    ]
+
+
 DATA = acceptance_dir() / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"acceptance data not found at {DATA}")
 
@@ -45,15 +61,7 @@ def test_policy_check_lists_every_problem_with_its_line(tmp_path: Path) -> None:
 def test_bad_as_of_date_is_explained() -> None:
     result = runner.invoke(
         app,
-        [
-            "evaluate",
-            "-p",
-            str(POLICIES / "tob_abcd.yaml"),
-            "-d",
-            str(DATA),
-            "--as-of",
-            "31/10/2026",
-        ],
+        tob("evaluate", DATA, "31/10/2026"),
     )
     assert result.exit_code == 2
     assert "2026-10-31" in result.output
@@ -72,17 +80,7 @@ def test_bad_row_is_reported_and_nothing_is_written(tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     result = runner.invoke(
         app,
-        [
-            "evaluate",
-            "-p",
-            str(POLICIES / "tob_abcd.yaml"),
-            "-d",
-            str(data),
-            "--as-of",
-            "2026-10-31",
-            "--out",
-            str(out),
-        ],
+        tob("evaluate", data, "2026-10-31", "--out", str(out)),
     )
     assert result.exit_code == 1
     assert "orders.csv" in result.output
@@ -92,19 +90,7 @@ def test_bad_row_is_reported_and_nothing_is_written(tmp_path: Path) -> None:
     assert not out.exists()
     english = runner.invoke(
         app,
-        [
-            "evaluate",
-            "-p",
-            str(POLICIES / "tob_abcd.yaml"),
-            "-d",
-            str(data),
-            "--as-of",
-            "2026-10-31",
-            "--out",
-            str(out),
-            "--lang",
-            "en",
-        ],
+        tob("evaluate", data, "2026-10-31", "--out", str(out), "--lang", "en"),
     )
     assert english.exit_code == 1
     assert "row 6" in english.output
@@ -115,17 +101,7 @@ def test_bad_row_is_reported_and_nothing_is_written(tmp_path: Path) -> None:
 def test_explain_prints_why_for_every_dimension() -> None:
     result = runner.invoke(
         app,
-        [
-            "explain",
-            "-p",
-            str(POLICIES / "tob_abcd.yaml"),
-            "-d",
-            str(DATA),
-            "--as-of",
-            "2026-10-31",
-            "--customer",
-            "C00002",
-        ],
+        tob("explain", DATA, "2026-10-31", "--customer", "C00002"),
     )
     assert result.exit_code == 0, result.output
     assert "销售额" in result.output
@@ -136,17 +112,7 @@ def test_explain_prints_why_for_every_dimension() -> None:
 def test_explain_unknown_customer_is_a_clear_error() -> None:
     result = runner.invoke(
         app,
-        [
-            "explain",
-            "-p",
-            str(POLICIES / "tob_abcd.yaml"),
-            "-d",
-            str(DATA),
-            "--as-of",
-            "2026-10-31",
-            "--customer",
-            "NOPE",
-        ],
+        tob("explain", DATA, "2026-10-31", "--customer", "NOPE"),
     )
     assert result.exit_code == 1
     assert "NOPE" in result.output
@@ -161,18 +127,7 @@ def test_evaluate_writes_xlsx_and_parquet(tmp_path: Path) -> None:
         out = tmp_path / f"r.{suffix}"
         result = runner.invoke(
             app,
-            [
-                "evaluate",
-                "-p",
-                str(POLICIES / "tob_abcd.yaml"),
-                "-d",
-                str(DATA),
-                "--as-of",
-                "2026-10-31",
-                "--out",
-                str(out),
-                "--quiet",
-            ],
+            tob("evaluate", DATA, "2026-10-31", "--out", str(out), "--quiet"),
         )
         assert result.exit_code == 0, result.output
         if suffix == "parquet":

@@ -11,21 +11,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pytest
+from tests.engine.helpers import AS_OF, orders, run
 
-from fenji.engine.compiler import compile_policy
-from fenji.engine.runner import locked_connection, run_sql
 from fenji.policy.dimensions import RfmDimension
 from fenji.policy.models import Policy
 from fenji.policy.validate import load_policy, parse_policy
 
-AS_OF = date(2026, 10, 31)
 WINDOW_START = date(2025, 11, 1)  # first day of "the 12 months" at AS_OF
 POLICIES = Path(__file__).resolve().parents[3] / "examples" / "policies"
-MONEY = pa.decimal128(18, 4)
 
 # (customer_id, days before AS_OF, amount)
 Order = tuple[str, int, Decimal]
@@ -40,29 +36,18 @@ def tables(ids: list[str], order_rows: list[Order]) -> dict[str, pa.Table]:
                 "first_deal_date": pa.array([date(2020, 1, 1)] * len(ids), pa.date32()),
             }
         ),
-        "orders": pa.table(
-            {
-                "order_id": pa.array([f"O{i}" for i in range(len(order_rows))], pa.string()),
-                "customer_id": pa.array([c for c, _, _ in order_rows], pa.string()),
-                "business_line": pa.array(["乳品"] * len(order_rows), pa.string()),
-                "order_date": pa.array(
-                    [AS_OF - timedelta(days=d) for _, d, _ in order_rows], pa.date32()
-                ),
-                "amount": pa.array([a for _, _, a in order_rows], MONEY),
-                "quantity": pa.array([Decimal(1)] * len(order_rows), MONEY),
-                "channel": pa.array(["direct"] * len(order_rows), pa.string()),
-            }
+        "orders": orders(
+            [
+                {
+                    "customer_id": c,
+                    "order_date": AS_OF - timedelta(days=d),
+                    "amount": a,
+                    "quantity": 1,
+                }
+                for c, d, a in order_rows
+            ]
         ),
     }
-
-
-def run(policy: Policy, data: dict[str, pa.Table], explain: bool = False) -> dict[str, Any]:
-    """Rows of the result by customer id."""
-    compiled = compile_policy(
-        policy, AS_OF, {n: set(t.column_names) for n, t in data.items()}, explain=explain
-    )
-    rows = run_sql(locked_connection(data), compiled.sql()).to_pylist()
-    return {r["customer_id"]: r for r in rows}
 
 
 def shuffled(data: dict[str, pa.Table], seed: int) -> dict[str, pa.Table]:
