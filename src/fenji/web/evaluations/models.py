@@ -149,3 +149,40 @@ class Override(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class RunCustomer(models.Model):
+    """One customer (and line) of a run: the revenue the policy's summary names and the values
+    of the policy's metrics that the labels were computed from.
+
+    Kept once per customer rather than once per label, so the dashboard's revenue shares and
+    Pareto curve, and the customer page's metrics and their history, are read without
+    re-evaluating anything. ``metrics`` maps metric names to exact values as text."""
+
+    run = models.ForeignKey(
+        EvaluationRun,
+        on_delete=models.CASCADE,
+        related_name="customer_rows",
+        db_constraint=False,
+        db_index=False,
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    business_line = models.ForeignKey(
+        BusinessLine,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    revenue = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["run", "customer"]),
+            models.Index(fields=["customer", "run"]),
+        ]
