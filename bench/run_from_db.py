@@ -12,7 +12,8 @@ is configured once per process):
    - **read**: reading the facts the policy needs out of the database into canonical Arrow
      tables (``fenji.web.evaluations.facts.read_facts``: the read a run does, and nothing else);
    - **run**: ``evaluation_run_start`` — read, evaluate with explanations, hysteresis and
-     overrides, write every result row, publish;
+     overrides, write every result row (a label with its explanation per customer and
+     dimension) and every customer row (revenue and metric values per customer), publish;
 5. prints a Markdown table: medians, min, max, run / read, and the run's own stage timings.
 
 Usage::
@@ -218,7 +219,7 @@ def child(args: argparse.Namespace) -> None:
         reads: list[float] = []
         runs: list[float] = []
         stages: list[dict[str, float]] = []
-        rows = 0
+        rows = customer_rows = 0
         for i in range(args.repeat + 1):
             t0 = time.perf_counter()
             facts = read_facts(policy=parsed, upto=as_of)
@@ -227,6 +228,7 @@ def child(args: argparse.Namespace) -> None:
             run = evaluation_run_start(policy=parsed.name, as_of=as_of)
             t2 = time.perf_counter()
             rows = int(run.counts["results"])
+            customer_rows = int(run.counts.get("customer_rows", 0))
             if i == 0:
                 continue  # warm-up
             reads.append(t1 - t0)
@@ -237,6 +239,7 @@ def child(args: argparse.Namespace) -> None:
             "run": runs,
             "stages": stages,
             "results": rows,
+            "customer_rows": customer_rows,
             "facts": {k: int(v) for k, v in run.counts["facts"].items()},
         }
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -297,9 +300,10 @@ def run_db(db: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
-        "| database | policy | result rows | read s (median, min-max) | run s (median, min-max) "
-        "| run / read | run stages (median s) | peak RSS MiB | load before / after |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+        "| database | policy | result rows | customer rows | read s (median, min-max) "
+        "| run s (median, min-max) | run / read | run stages (median s) | peak RSS MiB "
+        "| load before / after |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
     for r in results:
         for name, p in r["policies"].items():
@@ -309,7 +313,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             }
             stage_text = ", ".join(f"{k} {v:.2f}" for k, v in stages.items())
             lines.append(
-                f"| {r['db']} | {name} | {p['results']:,} | {statistics.median(read):.2f} "
+                f"| {r['db']} | {name} | {p['results']:,} | {p.get('customer_rows', 0):,} "
+                f"| {statistics.median(read):.2f} "
                 f"({min(read):.2f}-{max(read):.2f}) | {statistics.median(run):.2f} "
                 f"({min(run):.2f}-{max(run):.2f}) | "
                 f"{statistics.median(run) / statistics.median(read):.2f}x | {stage_text} | "

@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                     "zh_Hans",
                     "--no-obsolete",
                     "--no-location",
+                    "--no-wrap",  # one line per msgid: the JSON fill matches whole msgids
                     "--ignore",
                     "migrations/*",
                     "--ignore",

@@ -22,8 +22,37 @@ def _unquote(line: str) -> str:
     return body.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
 
 
+def _drop_fuzzy_guesses(lines: list[str]) -> list[str]:
+    """makemessages guesses a translation for a new msgid from a similar old one and marks it
+    fuzzy (unused at run time); drop the guess so the msgid is filled from the JSON or
+    reported as untranslated."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.startswith("#,") and "fuzzy" in line and not nxt.startswith('msgid ""'):
+            flags = [f.strip() for f in line[2:].split(",") if f.strip() != "fuzzy"]
+            if flags:
+                out.append("#, " + ", ".join(flags))
+            i += 1
+            while i < len(lines) and lines[i].startswith("#|"):
+                i += 1
+            while i < len(lines) and not lines[i].startswith("msgstr "):
+                out.append(lines[i])
+                i += 1
+            out.append('msgstr ""')
+            i += 1
+            while i < len(lines) and lines[i].startswith('"'):
+                i += 1
+            continue
+        out.append(line)
+        i += 1
+    return out
+
+
 def fill(po: Path, translations: dict[str, str]) -> list[str]:
-    lines = po.read_text(encoding="utf-8").splitlines()
+    lines = _drop_fuzzy_guesses(po.read_text(encoding="utf-8").splitlines())
     out: list[str] = []
     missing: list[str] = []
     i = 0

@@ -209,17 +209,42 @@ def demo(
     files_only: Annotated[
         bool, typer.Option("--files-only", help="evaluate files only, no database")
     ] = False,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="open the web UI on the demo when it is built"),
+    ] = True,
+    host: Annotated[str, typer.Option("--host", help="address the web UI listens on")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", help="port of the web UI")] = 8000,
     lang: Lang = "zh",
 ) -> None:
-    """A demo company in the system of record, graded every month-end for a year."""
+    """A demo company in the system of record, graded every month-end for a year, then the
+    web UI on it (http://127.0.0.1:8000/, a user per role; --no-serve to stop after the
+    summaries)."""
     if files_only:
         from fenji.demo.run import run_demo
 
         run_demo(folder, customers=customers, lang=lang, console=console)
         return
-    from fenji.demo.system import run_system_demo
+    from fenji.demo.system import print_demo_users, run_system_demo, serve_demo
 
-    run_system_demo(folder, customers=customers, lang=lang, console=console)
+    built = run_system_demo(folder, customers=customers, lang=lang, console=console)
+    if not serve:
+        import os
+
+        print_demo_users(built.users, lang=lang, console=console)
+        where = "" if "DATABASE_URL" in os.environ else f"FENJI_DB={built.database} "
+        console.print(
+            f"{'网页界面' if lang == 'zh' else 'web UI'}: {where}fenji serve",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    try:
+        serve_demo(built, host=host, port=port, lang=lang, console=console)
+    except OSError as err:  # the port is taken, or the address is not this machine's
+        _fail(f"cannot serve on {host}:{port} ({err.strerror or err}); choose another --port")
 
 
 def _register_commands() -> None:

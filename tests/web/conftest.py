@@ -3,6 +3,7 @@ PostgreSQL when ``DATABASE_URL`` points at one (``test_postgres.py`` reruns this
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,12 @@ def django_db_modify_db_settings(
     from django.conf import settings
 
     db = settings.DATABASES["default"]
+    if "postgresql" in db["ENGINE"]:
+        # Test sessions running at once (the two halves of the PostgreSQL rerun, or a developer's
+        # runs side by side) each get a database of their own.
+        test = db.setdefault("TEST", {})
+        suffix = os.environ.get("FENJI_TEST_DB_SUFFIX", "") + str(os.getpid())
+        test["NAME"] = f"test_{db['NAME']}_{suffix}"
     if db["ENGINE"].endswith("sqlite3"):
         test = db.setdefault("TEST", {})
         if not test.get("NAME"):

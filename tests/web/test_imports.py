@@ -18,13 +18,22 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
 from typer.testing import CliRunner
 
 from fenji.cli import app
 from fenji.web.accounts.models import AuditEntry
 from fenji.web.customers.models import BusinessLine, Customer
 from fenji.web.facts.importing.reading import ERROR_COLUMN, ImportSetupError
-from fenji.web.facts.models import MonthlyTarget, Order, Receivable, ScoreEvent
+from fenji.web.facts.models import (
+    Feedback,
+    Interaction,
+    MonthlyTarget,
+    Order,
+    Receivable,
+    ScoreEvent,
+)
 from fenji.web.facts.services import import_file, import_folder
 
 pytestmark = pytest.mark.django_db
@@ -770,3 +779,228 @@ def test_small_batches_and_both_lookup_paths_give_the_same_result(
     assert Order.objects.count() == 7
     assert Order.objects.get(external_id="O3").amount == Decimal(333)
     assert Order.objects.get(external_id="O5").customer == customers[0]
+
+
+# --- follow-ups (跟进记录) and feedback (满意度、投诉) ------------------------------------------
+
+FOLLOW_UP_HEADERS = [
+    "跟进编号",
+    "客户编号",
+    "跟进方式",
+    "跟进日期",
+    "跟进人",
+    "备注",
+    "下次跟进日期",
+]
+
+
+@pytest.fixture
+def reps() -> dict[str, object]:
+    model = get_user_model()
+    return {login: model.objects.create_user(login) for login in ("li.na", "wang.wei")}
+
+
+def test_follow_ups_import_with_chinese_headers_kinds_and_logins(
+    tmp_path: Path, customers: list[Customer], reps: dict[str, object]
+) -> None:
+    rows = [
+        FOLLOW_UP_HEADERS,
+        ["F1", "C001", "拜访", "2024年3月5日", "li.na", "沟通春节备货计划", "2024-03-20"],
+        ["F2", "C001", "电话", "2024-03-06", "Li.Na", "", ""],  # login in another case
+        ["F3", "C002", "Email", "2024/3/7", "", "寄送报价单", ""],  # nobody: user stays empty
+        ["F4", "C002", "会议", "2024-03-08", "wang.wei", "季度回顾", ""],
+    ]
+    Interaction.objects.create(  # written in the UI: no external id, never matched
+        customer=customers[0], kind="call", happened_on=dt.date(2024, 1, 2)
+    )
+
+    report = import_file(kind="interactions", path=write_csv(tmp_path / "跟进.csv", rows))
+
+    assert (report.created, report.rejected, report.written) == (4, 0, True)
+    stored = {i.external_id: i for i in Interaction.objects.exclude(external_id=None)}
+    f1 = stored["F1"]
+    assert (f1.customer, f1.kind, f1.happened_on, f1.user) == (
+        customers[0],
+        "visit",
+        dt.date(2024, 3, 5),
+        reps["li.na"],
+    )
+    assert (f1.note, f1.next_due) == ("沟通春节备货计划", dt.date(2024, 3, 20))
+    assert [stored[k].kind for k in ("F2", "F3", "F4")] == ["call", "email", "meeting"]
+    assert (stored["F2"].user, stored["F3"].user, stored["F3"].note) == (
+        reps["li.na"],
+        None,
+        "寄送报价单",
+    )
+    # when the same export comes again, with one note completed
+    again = import_file(kind="interactions", path=write_csv(tmp_path / "again.csv", rows))
+    rows[2][5] = "确认回款"
+    changed = import_file(kind="interactions", path=write_csv(tmp_path / "changed.csv", rows))
+    # then nothing is duplicated, and only that row is updated
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 4)
+    assert (changed.created, changed.updated, changed.unchanged) == (0, 1, 3)
+    assert Interaction.objects.count() == 5
+    assert Interaction.objects.get(external_id="F2").note == "确认回款"
+
+
+def test_follow_up_rows_with_an_unknown_kind_login_or_customer_are_rejected_with_the_cell(
+    tmp_path: Path, customers: list[Customer], reps: dict[str, object]
+) -> None:
+    path = write_csv(
+        tmp_path / "interactions.csv",
+        [
+            FOLLOW_UP_HEADERS,
+            ["F1", "C001", "拜访", "2024-03-05", "li.na", "", ""],
+            ["F2", "C001", "微信", "2024-03-06", "li.na", "", ""],
+            ["F3", "C001", "电话", "2024-03-07", "zhang.san", "", ""],
+            ["F4", "C404", "电话", "2024-03-08", "li.na", "", ""],
+            ["F5", "C002", "电话", "2024-03-09", "li.na", "", "下周"],
+        ],
+    )
+
+    report = import_file(kind="interactions", path=path, lang="en")
+
+    assert (report.written, report.rejected) == (False, 4)
+    found = sorted((i.row, i.column, i.value, i.code) for i in report.issues)
+    assert found == [
+        (3, "kind", "微信", "io.bad_choice"),
+        (4, "user", "zhang.san", "io.unknown_user"),
+        (5, "customer_id", "C404", "io.unknown_customer"),
+        (6, "next_due", "下周", "io.bad_date"),
+    ]
+    assert all(i.file == str(path) for i in report.issues)
+    assert "拜访" in report.issues[0].message_zh  # says what may be written instead
+    assert Interaction.objects.count() == 0
+    assert [r["跟进编号"] for r in read_csv(tmp_path / "interactions.errors.csv")] == [
+        "F2",
+        "F3",
+        "F4",
+        "F5",
+    ]
+
+
+def test_feedback_import_reads_satisfaction_scores_and_complaints(
+    tmp_path: Path, customers: list[Customer]
+) -> None:
+    rows = [
+        ["反馈编号", "客户编号", "反馈类型", "反馈日期", "满意度", "投诉内容"],
+        ["S1", "C001", "满意度", "2024-06-30", "4.5", ""],
+        ["S2", "C002", "satisfaction", "2024-06-30", "2", ""],
+        ["K1", "C002", "投诉", "2024-07-02", "", "配送延迟两天，影响门店上架"],
+    ]
+
+    report = import_file(kind="feedback", path=write_csv(tmp_path / "feedback.csv", rows))
+    again = import_file(kind="feedback", path=write_csv(tmp_path / "again.csv", rows))
+
+    assert report.created == 3
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    s1, s2 = Feedback.objects.filter(kind="satisfaction").order_by("external_id")
+    assert (s1.customer, s1.received_on, s1.score) == (
+        customers[0],
+        dt.date(2024, 6, 30),
+        Decimal("4.5"),
+    )
+    assert s2.score == Decimal(2)
+    complaint = Feedback.objects.get(kind="complaint")
+    assert (complaint.external_id, complaint.score, complaint.text) == (
+        "K1",
+        None,
+        "配送延迟两天，影响门店上架",
+    )
+
+
+def test_feedback_scores_the_column_cannot_hold_are_rejected(
+    tmp_path: Path, customers: list[Customer]
+) -> None:
+    path = write_csv(
+        tmp_path / "feedback.csv",
+        [
+            ["feedback_id", "customer_id", "kind", "date", "score"],
+            ["S1", "C001", "satisfaction", "2024-06-30", "1000"],
+            ["S2", "C001", "satisfaction", "2024-06-30", "4.125"],
+            ["S3", "C001", "satisfaction", "2024-06-30", "-1"],
+            ["S4", "C001", "praise", "2024-06-30", "5"],
+            ["S5", "C001", "satisfaction", "2024-06-30", "999.99"],
+        ],
+    )
+
+    report = import_file(kind="feedback", path=path)
+
+    assert sorted((i.row, i.column, i.value, i.code) for i in report.issues) == [
+        (2, "score", "1000", "io.out_of_range"),
+        (3, "score", "4.125", "io.out_of_range"),
+        (4, "score", "-1", "io.out_of_range"),
+        (5, "kind", "praise", "io.bad_choice"),
+    ]
+    assert Feedback.objects.count() == 0
+
+
+def test_external_ids_of_follow_ups_and_feedback_are_unique_when_given(
+    customers: list[Customer],
+) -> None:
+    day = dt.date(2024, 3, 5)
+    for _ in range(2):  # follow-ups entered in the UI have no external id: any number of them
+        Interaction.objects.create(customer=customers[0], kind="visit", happened_on=day)
+        Feedback.objects.create(customer=customers[0], kind="complaint", received_on=day)
+    Interaction.objects.create(
+        customer=customers[0], kind="visit", happened_on=day, external_id="F"
+    )
+    Feedback.objects.create(
+        customer=customers[0], kind="complaint", received_on=day, external_id="K"
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Interaction.objects.create(
+            customer=customers[1], kind="call", happened_on=day, external_id="F"
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Feedback.objects.create(
+            customer=customers[1], kind="complaint", received_on=day, external_id="K"
+        )
+
+
+def test_folder_import_takes_follow_ups_and_feedback_of_customers_of_the_same_import(
+    tmp_path: Path, reps: dict[str, object]
+) -> None:
+    write_csv(tmp_path / "customers.csv", [["customer_id", "owner"], ["C100", "li.na"]])
+    write_csv(
+        tmp_path / "interactions.csv",
+        [FOLLOW_UP_HEADERS, ["F1", "C100", "拜访", "2024-03-05", "li.na", "", ""]],
+    )
+    write_csv(
+        tmp_path / "feedback.csv",
+        [
+            ["反馈编号", "客户编号", "类型", "日期", "评分"],
+            ["S1", "C100", "满意度", "2024-03-31", "5"],
+        ],
+    )
+
+    result = runner.invoke(app, ["import", "all", str(tmp_path), "--lang", "en"])
+
+    assert result.exit_code == 0, result.output
+    customer = Customer.objects.get(external_id="C100")
+    assert Interaction.objects.get().customer == customer
+    assert (Feedback.objects.get().customer, Feedback.objects.get().score) == (customer, 5)
+    imported = AuditEntry.objects.filter(action="data.imported")
+    assert sorted(imported.values_list("object_type", flat=True)) == [
+        "customers",
+        "feedback",
+        "interactions",
+    ]
+
+
+def test_cli_imports_follow_ups_and_lists_bad_cells(
+    tmp_path: Path, customers: list[Customer], reps: dict[str, object]
+) -> None:
+    path = write_csv(
+        tmp_path / "visits.csv",
+        [FOLLOW_UP_HEADERS, ["F1", "C001", "见面", "2024-03-05", "li.na", "", ""]],
+    )
+
+    bad = runner.invoke(app, ["import", "interactions", str(path), "--lang", "en"])
+    path.write_text(path.read_text(encoding="utf-8").replace("见面", "拜访"), encoding="utf-8")
+    good = runner.invoke(app, ["import", "interactions", str(path)])
+
+    assert bad.exit_code == 1
+    assert "row 2, column kind, value '见面'" in bad.output
+    assert good.exit_code == 0, good.output
+    assert Interaction.objects.get().kind == "visit"

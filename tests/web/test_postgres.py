@@ -28,20 +28,26 @@ HERE = Path(__file__).parent
     os.environ.get("DATABASE_URL", "").startswith("postgres"),
     reason="already running on PostgreSQL",
 )
-def test_system_of_record_tests_pass_on_postgresql() -> None:
-    env = dict(os.environ, DATABASE_URL=URL)
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
+@pytest.mark.parametrize("part", ["system", "ui"])
+def test_system_of_record_tests_pass_on_postgresql(part: str) -> None:
+    """Two halves (the system of record; the web UI's pages and API), so that both test
+    workers share the rerun. Browser tests are not rerun: they drive the same pages the UI
+    tests cover on both databases."""
+    env = dict(os.environ, DATABASE_URL=URL, FENJI_TEST_DB_SUFFIX=part)
+    if part == "ui":
+        targets = [str(HERE / "ui")]
+    else:
+        targets = [
             str(HERE),
+            "--ignore",
+            str(HERE / "ui"),
+            "--ignore",
+            str(HERE / "browser"),
             "--deselect",
             f"{HERE / 'test_postgres.py'}",
-        ],
+        ]
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *targets],
         env=env,
         capture_output=True,
         text=True,

@@ -18,8 +18,12 @@ import pytest
 
 from fenji.web.evaluations.errors import RunRefused
 from fenji.web.evaluations.locks import run_lock
-from fenji.web.evaluations.models import EvaluationRun, RunResult, RunStatus
-from fenji.web.evaluations.selectors import published_results, running_run
+from fenji.web.evaluations.models import EvaluationRun, RunCustomer, RunResult, RunStatus
+from fenji.web.evaluations.selectors import (
+    published_customer_rows,
+    published_results,
+    running_run,
+)
 from fenji.web.evaluations.services import evaluation_run_start, evaluation_runs_reap
 from tests.web.runs_support import (
     FEB,
@@ -43,6 +47,14 @@ def published_view() -> list[tuple[str, str, str | None, str]]:
     return [
         (r.customer.external_id, r.dimension, r.label, r.why)
         for r in published_results(policy=POLICY)
+    ]
+
+
+def published_customers() -> list[tuple[int, str, object, object]]:
+    """The customer rows a reader sees now, through the publication."""
+    return [
+        (r.run_id, r.customer.external_id, r.revenue, r.metrics)
+        for r in published_customer_rows(policy=POLICY)
     ]
 
 
@@ -71,6 +83,9 @@ def assert_january_intact(jan: int, before: list[tuple[object, ...]]) -> None:
     assert published_run_id() == jan
     assert result_rows(jan) == before
     assert {r.run_id for r in published_results(policy=POLICY)} == {jan}
+    customers = published_customers()
+    assert {c[0] for c in customers} == {jan}
+    assert len(customers) == 5
 
 
 def test_sigkill_at_every_point_leaves_the_previous_run_published(published_jan: int) -> None:
@@ -99,6 +114,7 @@ def test_sigkill_at_every_point_leaves_the_previous_run_published(published_jan:
     assert {r.status for r in killed} == {RunStatus.ABANDONED}
     assert all("stopped at stage" in r.error for r in killed)
     assert set(RunResult.objects.values_list("run_id", flat=True).distinct()) == {jan, feb.pk}
+    assert set(RunCustomer.objects.values_list("run_id", flat=True).distinct()) == {jan, feb.pk}
     assert running_run(policy=POLICY) is None
 
 
@@ -162,18 +178,22 @@ def test_a_second_run_is_refused_while_one_runs(published_jan: int) -> None:
 def test_readers_see_one_run_or_the_other_while_a_run_publishes(published_jan: int) -> None:
     jan = published_jan
     jan_view = published_view()
+    jan_customers = published_customers()
     # given a run of February holding the publishing transaction open for a moment
     child = start_child(FEB, pause="publishing", pause_seconds=1.5)
     child.wait_for_pause("publishing")
 
     # when readers read over and over until it has published
     views: list[list[tuple[str, str, str | None, str]]] = []
+    customer_views: list[list[tuple[int, str, object, object]]] = []
     while child.proc.poll() is None:
         views.append(published_view())
+        customer_views.append(published_customers())
         time.sleep(0.02)
     code, _out, err = child.finish()
     assert code == 0, err[-2000:]
     feb_view = published_view()
+    feb_customers = published_customers()
 
     # then every read was all of January or all of February
     assert published_run_id() not in (None, jan)
@@ -181,3 +201,7 @@ def test_readers_see_one_run_or_the_other_while_a_run_publishes(published_jan: i
     assert views
     assert all(v in (jan_view, feb_view) for v in views)
     assert views[0] == jan_view
+    # and so were the customer rows (revenue and metrics)
+    assert feb_customers != jan_customers
+    assert all(v in (jan_customers, feb_customers) for v in customer_views)
+    assert customer_views[0] == jan_customers

@@ -76,8 +76,8 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
 }
 
 KIND_HELP: Final = (
-    "customers, orders, receivables, targets, score_events; or 'all' with FILE a folder of "
-    "customers.csv, orders.csv, ... imported together"
+    "customers, orders, receivables, targets, score_events, interactions (follow-ups), "
+    "feedback; or 'all' with FILE a folder of customers.csv, orders.csv, ... imported together"
 )
 
 console = Console()
@@ -107,7 +107,7 @@ def import_command(
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="zh (default) or en")] = "zh",
 ) -> None:
-    """Import customers or facts (客户、订单、应收、目标、加减分事件) into the database.
+    """Import customers or facts (客户、订单、应收、目标、加减分事件、跟进记录、客户反馈).
 
     A file with any bad row changes nothing; importing the same file again changes nothing;
     a blank cell keeps the stored value.

@@ -3,7 +3,8 @@
 The data looks like the customer base of a Chinese food supplier (乳品 and 休闲 lines) selling
 to retailers, wholesalers and restaurants through its own delivery and through distributors:
 heavy-tailed customer values, seasonal orders, new and churned customers, a few returns,
-invoices paid on time, late or never, monthly targets and rare score events. It feeds
+invoices paid on time, late or never, monthly targets and rare score events; on request also
+the CRM's follow-ups and feedback (``fenji.demo.crm``). It feeds
 ``fenji demo`` (a few thousand customers, in a couple of seconds) and the engine benchmark
 (hundreds of thousands of customers and tens of millions of orders, in bounded memory).
 
@@ -29,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from fenji.demo import vocabulary as vocab
+from fenji.demo.crm import crm_facts
 from fenji.demo.facts import IdCursor, ShardContext, draw_event_counts, shard_facts
 from fenji.demo.population import Period, Population, draw_population
 from fenji.demo.tables import (
@@ -48,11 +50,15 @@ DEFAULT_ORDERS_PER_CUSTOMER_MONTH = 2
 SHARD_CUSTOMERS = 1024
 DEFAULT_CHUNK_ROWS = 1_000_000
 TABLES: tuple[str, ...] = ("customers", "orders", "receivables", "targets", "score_events")
+#: What the sales team records in its CRM, written with ``crm=True``: the system of record
+#: imports them, the engine does not read them.
+CRM_TABLES: tuple[str, ...] = ("interactions", "feedback")
 
 # Independent random streams, so that adding a draw to one part leaves the others unchanged.
 _STREAM_POPULATION = 1
 _STREAM_COUNTS = 2
 _STREAM_SHARD = 3
+_STREAM_CRM = 4
 
 
 @dataclass(frozen=True)
@@ -78,13 +84,15 @@ def generate(
     seed: int = 42,
     fmt: Format = "parquet",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    crm: bool = False,
 ) -> GenerateResult:
     """Write customers, orders, receivables, targets and score_events to ``out_dir``.
 
     ``orders`` is the exact number of order rows (returns included) over the ``months``
-    months ending at ``as_of``; by default ``customers * months * 2``. Files of the other
-    format with the same table names are removed from ``out_dir``, so that a reader never
-    mixes two generations.
+    months ending at ``as_of``; by default ``customers * months * 2``. ``crm`` adds the last
+    year's follow-ups and feedback (``interactions``, ``feedback``) without changing any other
+    table. Files of the other format with the same table names are removed from ``out_dir``,
+    so that a reader never mixes two generations.
     """
     started = time.perf_counter()
     if fmt not in ("parquet", "csv"):
@@ -122,16 +130,24 @@ def generate(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     other = "csv" if fmt == "parquet" else "parquet"
-    for name in TABLES:
+    names = (*TABLES, *CRM_TABLES) if crm else TABLES
+    for name in (*TABLES, *CRM_TABLES):
         (out / f"{name}.{other}").unlink(missing_ok=True)
+        if name not in names:
+            (out / f"{name}.{fmt}").unlink(missing_ok=True)
 
-    sinks = {name: TableSink(out, name, fmt, chunk_rows) for name in TABLES}
+    sinks = {name: TableSink(out, name, fmt, chunk_rows) for name in names}
     try:
         sinks["customers"].write(_customers_table(population, customer_ids))
         for shard, lo in enumerate(range(0, customers, SHARD_CUSTOMERS)):
             hi = min(lo + SHARD_CUSTOMERS, customers)
             facts = shard_facts(ctx, lo, hi, _rng(seed, _STREAM_SHARD, shard))
             for name, table in facts.items():
+                sinks[name].write(table)
+        if crm:
+            for name, table in crm_facts(
+                population, period, customer_ids, _rng(seed, _STREAM_CRM)
+            ).items():
                 sinks[name].write(table)
         rows = {name: sink.close() for name, sink in sinks.items()}
     except BaseException:
@@ -193,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--months", type=int, default=30)
     parser.add_argument("--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF)
     parser.add_argument("--chunk-rows", type=parse_count, default=DEFAULT_CHUNK_ROWS)
+    parser.add_argument(
+        "--crm", action="store_true", help="add the last year's follow-ups and feedback"
+    )
     args = parser.parse_args(argv)
     try:
         result = generate(
@@ -204,6 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             fmt=args.format,
             chunk_rows=args.chunk_rows,
+            crm=args.crm,
         )
     except ValueError as exc:
         parser.error(str(exc))

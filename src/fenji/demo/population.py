@@ -133,6 +133,16 @@ class Population:
         return np.where(self.prospect, 0.0, self.rate * mass)
 
 
+def _partner_regions() -> np.ndarray:
+    """For each province, the next province of its sales region (大区), whose rep helps out."""
+    index = {name: i for i, (name, _, _) in enumerate(vocab.REGIONS)}
+    partner = np.arange(len(vocab.REGIONS))
+    for _, _, provinces in vocab.TEAMS:
+        for k, province in enumerate(provinces):
+            partner[index[province]] = index[provinces[(k + 1) % len(provinces)]]
+    return partner
+
+
 def _choice(rng: np.random.Generator, n: int, weights: list[float]) -> np.ndarray:
     p = np.asarray(weights, dtype=np.float64)
     return rng.choice(p.size, size=n, p=p / p.sum()).astype(np.int16)
@@ -188,9 +198,9 @@ def draw_population(n: int, period: Period, rng: np.random.Generator) -> Populat
     names = _names(rng, industry, region)
     size_score = percentile + rng.normal(0, 0.12, n)
     scale = np.select([size_score > 0.85, size_score > 0.5], [0, 1], 2).astype(np.int16)
-    # Each rep looks after one province and helps out in the next one.
-    helps = (rng.random(n) < 0.3).astype(np.int16)
-    owner = ((region + helps) % len(vocab.OWNERS)).astype(np.int16)
+    # Each rep looks after one province and helps out in a neighbour of the same 大区.
+    helps = rng.random(n) < 0.3
+    owner = np.where(helps, _partner_regions()[region], region).astype(np.int16)
 
     # First deal: some within the last year, some within the period, most 2.5-10 years ago.
     bucket = rng.choice(3, size=n, p=[0.12, 0.10, 0.78])

@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from fenji.policy.sources import BUILTIN_SOURCES, DECIMAL_PRECISION, DECIMAL_SCALE
+from fenji.policy.sources import BUILTIN_SOURCES, DECIMAL_PRECISION, DECIMAL_SCALE, Source
+from fenji.web.facts.importing.sources import CRM_SOURCES
 
 Format = Literal["parquet", "csv"]
 
@@ -40,11 +41,12 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 
 
 def canonical_schema(source: str) -> pa.Schema:
-    """The Parquet schema of a built-in source, in the column order of the catalogue.
+    """The Parquet schema of a built-in source, or of the follow-ups and feedback the system
+    of record imports, in the column order of the catalogue.
 
     The optional ``status`` column of orders is left out: the demo has no cancelled orders.
     """
-    src = BUILTIN_SOURCES[source]
+    src: Source = BUILTIN_SOURCES[source] if source in BUILTIN_SOURCES else CRM_SOURCES[source]
     return pa.schema(
         [
             pa.field(c.name, _ARROW_TYPES[c.type])
@@ -61,6 +63,7 @@ CSV_SCALES: dict[str, dict[str, int]] = {
     "receivables": {"amount": 2},
     "targets": {"target_amount": 0},
     "score_events": {"points": 0},
+    "feedback": {"score": 0},
 }
 
 

@@ -58,13 +58,32 @@ REGIONS: tuple[tuple[str, float, tuple[str, ...]], ...] = (
     ("天津", 0.01, ("天津",)),
 )
 
-#: Sales reps (客户经理) as their system logins; each covers about one province.
+#: Sales reps (客户经理) as their system logins: the rep of ``REGIONS[i]`` is ``OWNERS[i]``.
 OWNERS: tuple[str, ...] = (
     "liu.yang", "chen.jing", "wang.fang", "li.na", "zhang.wei",
     "wang.lei", "li.qiang", "zhao.min", "huang.li", "zhou.jie",
     "wu.ting", "xu.hao", "sun.li", "ma.jun", "zhu.hong",
     "hu.bin", "guo.xin", "he.yan", "lin.feng", "luo.dan",
 )  # fmt: skip
+
+#: The reps' names as colleagues write them, in the order of ``OWNERS``.
+OWNER_NAMES: tuple[str, ...] = (
+    "刘洋", "陈静", "王芳", "李娜", "张伟",
+    "王磊", "李强", "赵敏", "黄丽", "周杰",
+    "吴婷", "徐浩", "孙丽", "马俊", "朱红",
+    "胡斌", "郭鑫", "何艳", "林峰", "罗丹",
+)  # fmt: skip
+
+#: Sales regions (大区): name, the manager's login, and the provinces of the team's reps. A
+#: rep helps out in the next province of the same region, so a manager's team owns exactly
+#: the customers of the region's provinces.
+TEAMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("华东大区", "manager_east", ("江苏", "山东", "浙江", "上海", "安徽")),
+    ("华北大区", "manager_north", ("北京", "天津", "河北", "辽宁")),
+    ("华南大区", "manager_south", ("广东", "福建", "广西")),
+    ("华中大区", "manager_central", ("河南", "湖北", "湖南", "江西")),
+    ("西部大区", "manager_west", ("四川", "重庆", "陕西", "云南")),
+)
 
 #: Company scale, largest first; assigned from the customer's value with some noise.
 SCALES: tuple[str, ...] = ("大型", "中型", "小型")
@@ -108,3 +127,46 @@ SCORE_ITEMS: tuple[tuple[str, float, tuple[int, ...], tuple[float, ...]], ...] =
 )
 #: The item that is a red line: the month's rating is the lowest grade whatever the score.
 RED_LINE_ITEM = "refused_inventory_audit"
+
+#: What a rep writes down after a follow-up, by kind (visit, call, email, meeting). No ASCII
+#: comma: the demo's CSV files are written unquoted.
+FOLLOW_UP_NOTES: tuple[tuple[str, ...], ...] = (
+    (
+        "拜访采购负责人，沟通下季度备货计划",
+        "门店巡查，陈列与库存正常",
+        "上门沟通春节备货与促销方案",
+        "拜访老板，了解竞品价格动态",
+        "实地查看仓储条件，建议调整订货频次",
+    ),
+    (
+        "电话确认回款进度",
+        "电话沟通补货需求",
+        "电话回访上批到货情况",
+        "电话通知新品上市与价格政策",
+        "电话跟进对账差异",
+    ),
+    (
+        "邮件发送新品报价单",
+        "邮件发送月度对账单",
+        "邮件确认下月订货计划",
+        "邮件发送促销活动方案",
+    ),
+    (
+        "季度业务回顾会议",
+        "年度合作框架洽谈",
+        "联合营销方案讨论会",
+        "供应链协同会议，讨论直送比例",
+    ),
+)
+
+#: Complaints (投诉) as customers voice them.
+COMPLAINTS: tuple[str, ...] = (
+    "配送延迟两天，影响门店上架",
+    "部分批次外包装破损",
+    "发票抬头开错，要求重开",
+    "临期产品比例偏高",
+    "促销物料未按时到位",
+    "对账单金额与订单不符",
+    "客服响应慢，问题拖了一周",
+    "新品铺货支持不足",
+)

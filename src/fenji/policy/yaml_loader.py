@@ -59,6 +59,11 @@ def load_yaml(text: str) -> tuple[Any, dict[Path, int]]:
     loader = _Loader("")
     try:
         data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as err:  # e.g. a list used as a mapping key: `? [a, b]`
+        mark = err.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        col = mark.column + 1 if mark is not None else None
+        raise YamlSyntaxError(f"{err.problem or err}", line, col) from err
     finally:
         loader.dispose()
     return data, lines

@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "fenji.web.policies",
     "fenji.web.evaluations",
     "fenji.web.api",
+    # django-ninja's static files: the API documentation page serves Swagger UI from this site.
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -141,7 +143,12 @@ FENJI_CSP = (
 # Production (``FENJI_PRODUCTION=1``): HTTPS only, secure cookies, HSTS; a real secret key and
 # host names must come from the environment (``manage.py check --deploy`` is clean so).
 if os.environ.get("FENJI_PRODUCTION", "") == "1":
-    if SECRET_KEY.startswith("fenji-development-key"):
+    # The same bar as Django's deploy check (50+ characters, 5+ distinct), enforced at start.
+    if (
+        SECRET_KEY.startswith("fenji-development-key")
+        or len(SECRET_KEY) < 50
+        or len(set(SECRET_KEY)) < 5
+    ):
         from django.core.exceptions import ImproperlyConfigured
 
         raise ImproperlyConfigured("FENJI_PRODUCTION=1 needs FENJI_SECRET_KEY (50+ random chars)")

@@ -63,7 +63,6 @@ def login(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(_next(request))
         else:
             error = _("Login name or password is wrong.")
-            status = 401
             audit(
                 action="login.failed",
                 actor=username[:150],

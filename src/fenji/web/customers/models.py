@@ -31,6 +31,14 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["external_id"]
+        # The customer list sorts by these columns with the external id as tie-break: with an
+        # index per sort a page is an index range scan, not a sort of every customer.
+        indexes = [
+            models.Index(fields=["owner", "external_id"], name="customer_owner_list_idx"),
+            models.Index(fields=["name", "external_id"], name="customer_name_list_idx"),
+            models.Index(fields=["industry", "external_id"], name="customer_industry_list_idx"),
+            models.Index(fields=["region", "external_id"], name="customer_region_list_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.external_id} {self.name}"

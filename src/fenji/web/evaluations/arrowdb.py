@@ -5,8 +5,9 @@ ORM object per row would cost more than the evaluation itself. Reads go through 
 straight from the database driver) in one read-only snapshot, so the customers and the facts
 read belong to the same moment:
 
-- PostgreSQL: ADBC's driver (binary COPY protocol) in this process; writes use COPY on Django's
-  own connection.
+- PostgreSQL: ADBC's driver (binary COPY protocol) in this process; writes use COPY (CSV) in
+  streams on connections of their own, several at once, or on Django's connection inside a
+  caller's transaction.
 - SQLite: ADBC in a child process (:mod:`sqlite_worker` says why it cannot share this process
   with Django's SQLite), handing tables over as Arrow IPC files; writes too.
 
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -312,65 +314,135 @@ def quote(name: str) -> str:
 
 
 class RowWriter:
-    """Appends rows to one table in bulk; made before the rows exist, so that on SQLite the
+    """Appends rows to tables in bulk; made before the rows exist, so that on SQLite the
     writer process starts while the rows are still being computed.
 
-    Batches are committed one by one where a second connection may write (no caller
-    transaction): a crash leaves whole batches of rows under an unpublished run — which the
-    next run removes — and ``on_batch`` can show progress that other processes see.
+    :meth:`send` starts writing one table and returns at once where the rows are written by
+    others (a writer process on SQLite, COPY streams on connections of their own on
+    PostgreSQL), so the caller can compute the next table meanwhile; :meth:`finish` waits for
+    every table sent. Batches are committed one by one where a second connection may write (no
+    caller transaction): a crash leaves whole batches of rows under an unpublished run — which
+    the next run removes — and ``on_batch`` can show progress that other processes see.
     ``pass_fds`` are handed to a writer process (a run's lock file: if this process dies, the
-    lock stays held until the writer has stopped too)."""
+    lock stays held until the writer has stopped too). Leaving the ``with`` block waits for
+    whatever was sent, even when the caller fails, so that nothing is written after it. A
+    writer process writes one set of tables: on SQLite, tables sent after :meth:`finish` go
+    through Django's connection."""
 
-    def __init__(self, table: str, *, pass_fds: Sequence[int] = ()) -> None:
-        self.table = table
+    def __init__(self, *, pass_fds: Sequence[int] = ()) -> None:
         self._proc: subprocess.Popen[str] | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: list[Future[int]] = []
+        self._tables: list[str] = []
+        self._done = 0  # rows written synchronously (in the caller's transaction)
         db = _sqlite_file() if connection.vendor == "sqlite" else None
         if db is not None and direct_access():
             self._proc = _worker(
-                "write", str(db), table, str(WRITE_BATCH), str(os.getpid()), pass_fds=pass_fds
+                "write", str(db), str(WRITE_BATCH), str(os.getpid()), pass_fds=pass_fds
             )
 
-    def write(self, data: pa.Table, *, on_batch: Callable[[int], None] | None = None) -> None:
-        if connection.vendor == "postgresql":
-            _copy_postgres(self.table, data, on_batch)
-        elif self._proc is not None:
-            self._worker_write(data, on_batch)
+    def send(self, table: str, data: pa.Table) -> None:
+        """Start appending ``data`` (columns named as the table's) to ``table``."""
+        self._tables.append(table)
+        if self._proc is not None:
+            self._send_to_worker(table, data)
+        elif connection.vendor == "postgresql" and direct_access():
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(thread_name_prefix="fenji-copy")
+            self._futures += _copy_postgres_parallel(self._pool, table, data)
+        elif connection.vendor == "postgresql":
+            _copy_postgres(table, data, None)
+            self._done += data.num_rows
         else:
-            _insert_django(self.table, data, on_batch)
+            _insert_django(table, data, None)
+            self._done += data.num_rows
 
-    def _worker_write(self, data: pa.Table, on_batch: Callable[[int], None] | None) -> None:
+    def finish(self, *, on_batch: Callable[[int], None] | None = None) -> None:
+        """Wait until every table sent is written; ``on_batch`` gets the rows written so far
+        (all tables together) as batches are committed."""
+        if self._proc is not None:
+            self._finish_worker(on_batch)
+        elif self._futures:
+            futures, self._futures = self._futures, []
+            done = self._done
+            for future in as_completed(futures):
+                done += future.result()
+                if on_batch is not None:
+                    on_batch(done)
+        elif on_batch is not None and self._done:
+            on_batch(self._done)
+
+    def write(
+        self, table: str, data: pa.Table, *, on_batch: Callable[[int], None] | None = None
+    ) -> None:
+        """Append ``data`` to ``table`` and wait until it is written."""
+        self.send(table, data)
+        self.finish(on_batch=on_batch)
+
+    def _send_to_worker(self, table: str, data: pa.Table) -> None:
+        assert self._proc is not None
+        assert self._proc.stdin is not None
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="fenji-write-")
+        source = Path(self._tmp.name) / f"rows-{len(self._tables)}.arrow"
+        prepared = _for_sqlite(data)
+        with pa.OSFile(str(source), "wb") as sink, pa.ipc.new_file(sink, prepared.schema) as w:
+            w.write_table(prepared)
+        try:
+            self._proc.stdin.write(f"{table}\t{source}\n")
+            self._proc.stdin.flush()  # the writer starts on it now
+        except BrokenPipeError:  # the writer stopped: say why
+            proc, self._proc = self._proc, None
+            assert proc.stderr is not None
+            err = proc.stderr.read()
+            proc.wait()
+            raise RuntimeError(f"writing to {table} failed: {err.strip()}") from None
+
+    def _finish_worker(self, on_batch: Callable[[int], None] | None) -> None:
         proc, self._proc = self._proc, None
         assert proc is not None
         assert proc.stdin is not None
         assert proc.stdout is not None
         assert proc.stderr is not None
-        with tempfile.TemporaryDirectory(prefix="fenji-write-") as tmp:
-            source = Path(tmp) / "rows.arrow"
-            prepared = _for_sqlite(data)
-            with pa.OSFile(str(source), "wb") as sink, pa.ipc.new_file(sink, prepared.schema) as w:
-                w.write_table(prepared)
-            proc.stdin.write(f"{source}\n")
-            proc.stdin.close()
+        try:
+            proc.stdin.close()  # nothing more: the writer stops after the tables sent
             for line in proc.stdout:
                 if line.startswith("written ") and on_batch is not None:
                     on_batch(int(line.split()[1]))
             err = proc.stderr.read()
             if proc.wait() != 0:
-                raise RuntimeError(f"writing to {self.table} failed: {err.strip()}")
+                tables = ", ".join(self._tables)
+                raise RuntimeError(f"writing to {tables} failed: {err.strip()}")
+        finally:
+            self._cleanup()
 
     def close(self) -> None:
-        """Stop a writer process that was never given rows (the run failed before)."""
+        """Wait for the rows sent and stop the writers (a writer process that was never given
+        rows — the run failed before — stops without writing)."""
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        with contextlib.suppress(OSError, ValueError):
-            assert proc.stdin is not None
-            proc.stdin.close()  # the end of its input: it stops without writing
-        try:
-            proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        if proc is not None:
+            with contextlib.suppress(OSError, ValueError):
+                assert proc.stdin is not None
+                proc.stdin.close()  # the end of its input
+            try:
+                proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # its batch in progress is rolled back
+                proc.communicate()
+        futures, self._futures = self._futures, []
+        for future in futures:
+            with contextlib.suppress(Exception):  # the caller is failing already
+                future.result()
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
 
     def __enter__(self) -> RowWriter:
         return self
@@ -388,8 +460,8 @@ def write_rows(
 ) -> None:
     """Append ``data`` (columns named as the table's) to ``table`` in batches (see
     :class:`RowWriter`)."""
-    with RowWriter(table, pass_fds=pass_fds) as writer:
-        writer.write(data, on_batch=on_batch)
+    with RowWriter(pass_fds=pass_fds) as writer:
+        writer.write(table, data, on_batch=on_batch)
 
 
 def _batches(data: pa.Table) -> Iterator[pa.Table]:
@@ -424,11 +496,8 @@ def _copy_sql(table: str, data: pa.Table) -> str:
 
 
 def _copy_postgres(table: str, data: pa.Table, on_batch: Callable[[int], None] | None) -> None:
-    """COPY ... FROM STDIN: on connections of its own in parallel when nobody's transaction
-    needs the rows, else on Django's connection inside the caller's transaction."""
-    if direct_access() and data.num_rows >= PARALLEL_COPY_ROWS:
-        _copy_postgres_parallel(table, data, on_batch)
-        return
+    """COPY ... FROM STDIN on Django's connection, inside the caller's transaction (a second
+    connection would not see its uncommitted rows, nor they its)."""
     from django.db import transaction
 
     sql = _copy_sql(table, data)
@@ -443,33 +512,33 @@ def _copy_postgres(table: str, data: pa.Table, on_batch: Callable[[int], None] |
             on_batch(done)
 
 
-def _copy_postgres_parallel(
-    table: str, data: pa.Table, on_batch: Callable[[int], None] | None
-) -> None:
-    from concurrent.futures import ThreadPoolExecutor, as_completed
-
+def _copy_part(sql: str, part: pa.Table) -> int:
     import psycopg
 
+    with psycopg.connect(postgres_conninfo()) as con:
+        # The rows of a run become durable with its publishing commit, which flushes the log
+        # up to itself: these commits need not wait for the disk.
+        con.execute("SET synchronous_commit TO OFF")
+        with con.cursor().copy(sql) as copy:
+            copy.write(_csv(part))
+        con.commit()
+    return int(part.num_rows)
+
+
+def _copy_postgres_parallel(
+    pool: ThreadPoolExecutor, table: str, data: pa.Table
+) -> list[Future[int]]:
+    """COPY ... FROM STDIN on connections of their own, started now in ``pool``: a table of at
+    least ``PARALLEL_COPY_ROWS`` rows in ``COPY_STREAMS`` parts at the same time, a smaller
+    one whole. Each future gives the rows its part wrote."""
+    if not data.num_rows:
+        return []
+    streams = COPY_STREAMS if data.num_rows >= PARALLEL_COPY_ROWS else 1
+    size = -(-data.num_rows // streams)
     sql = _copy_sql(table, data)
-    size = -(-data.num_rows // COPY_STREAMS)
-    parts = [data.slice(i, size) for i in range(0, data.num_rows, size)]
-
-    def copy_part(part: pa.Table) -> int:
-        with psycopg.connect(postgres_conninfo()) as con:
-            # The rows of a run become durable with its publishing commit, which flushes the
-            # log up to itself: these commits need not wait for the disk.
-            con.execute("SET synchronous_commit TO OFF")
-            with con.cursor().copy(sql) as copy:
-                copy.write(_csv(part))
-            con.commit()
-        return int(part.num_rows)
-
-    done = 0
-    with ThreadPoolExecutor(len(parts), thread_name_prefix="fenji-copy") as pool:
-        for future in as_completed([pool.submit(copy_part, part) for part in parts]):
-            done += future.result()
-            if on_batch is not None:
-                on_batch(done)
+    return [
+        pool.submit(_copy_part, sql, data.slice(i, size)) for i in range(0, data.num_rows, size)
+    ]
 
 
 def _for_sqlite(batch: pa.Table) -> pa.Table:

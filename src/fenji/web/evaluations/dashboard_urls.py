@@ -1,3 +1,9 @@
-from django.urls import URLPattern, URLResolver
+"""The dashboard: one page, per policy and dimension (``?policy=&dimension=``)."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, path
+
+from fenji.web.evaluations import dashboard_views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+]

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from fenji.web.customers.models import Customer
 from fenji.web.evaluations.diff import RunDiff, compute_diff
 from fenji.web.evaluations.models import (
     EvaluationRun,
     Override,
     Publication,
+    RunCustomer,
     RunResult,
     RunStatus,
 )
@@ -165,3 +168,83 @@ def override_list(
             Q(expires_on__isnull=True) | Q(expires_on__gte=active_on)
         )
     return rows.order_by("-created_at", "-id")
+
+
+# --- customer rows: revenue and metric values once per customer (and line) ------------------------
+
+
+def run_customer_rows(*, run: EvaluationRun) -> QuerySet[RunCustomer]:
+    """The customer rows of one run (published or not): revenue and metric values per
+    customer and line, in a stable order. Narrow it to what a user may see with
+    :func:`fenji.web.accounts.access.scope`."""
+    return (
+        RunCustomer.objects.filter(run=run)
+        .select_related("customer", "business_line")
+        .order_by("customer__external_id", "business_line__code")
+    )
+
+
+def published_customer_rows(*, policy: str) -> QuerySet[RunCustomer]:
+    """The customer rows of the published run of ``policy`` — one statement, following the
+    publication like :func:`published_results`, so a reader never mixes two runs."""
+    current = Publication.objects.filter(policy__name=policy).values("run_id")[:1]
+    return (
+        RunCustomer.objects.filter(run_id=Subquery(current))
+        .select_related("customer", "business_line")
+        .order_by("customer__external_id", "business_line__code")
+    )
+
+
+@dataclass(frozen=True)
+class CustomerMetrics:
+    """The revenue and metric values of one customer (and line) in one run. ``metrics`` maps
+    metric names to exact values as text (``"600.1234"``; dates ISO); a metric without a value
+    is absent."""
+
+    run_id: int
+    as_of: date
+    business_line: str | None
+    revenue: Decimal | None
+    metrics: dict[str, str]
+
+
+def _customer_metrics(rows: QuerySet[RunCustomer]) -> list[CustomerMetrics]:
+    return [
+        CustomerMetrics(
+            run_id=r.run.pk,
+            as_of=r.run.as_of,
+            business_line=r.business_line.code if r.business_line is not None else None,
+            revenue=r.revenue,
+            metrics=dict(r.metrics or {}),
+        )
+        for r in rows.select_related("run", "business_line")
+    ]
+
+
+def customer_metrics(*, run: EvaluationRun, customer: Customer | int) -> list[CustomerMetrics]:
+    """A customer's revenue and metric values in ``run``: one entry, or one per business line
+    for a policy graded per line (ordered by line); none when the run did not grade the
+    customer. The caller checks that the user may see the customer."""
+    rows = RunCustomer.objects.filter(run=run, customer=customer)
+    return _customer_metrics(rows.order_by("business_line__code"))
+
+
+def customer_metrics_history(*, policy: str, customer: Customer | int) -> list[CustomerMetrics]:
+    """A customer's revenue and metric values over time: per as-of date, those of the last
+    successful run of that date (the rule of :func:`label_history`), oldest first."""
+    latest_of_date = (
+        EvaluationRun.objects.filter(
+            policy=OuterRef("run__policy"),
+            as_of=OuterRef("run__as_of"),
+            status__in=[RunStatus.PUBLISHED, RunStatus.SUPERSEDED],
+        )
+        .order_by("-id")
+        .values("id")[:1]
+    )
+    rows = RunCustomer.objects.filter(
+        run__policy__name=policy,
+        run__status__in=[RunStatus.PUBLISHED, RunStatus.SUPERSEDED],
+        customer=customer,
+        run_id=Subquery(latest_of_date),
+    )
+    return _customer_metrics(rows.order_by("run__as_of", "business_line__code"))

@@ -7,7 +7,8 @@ A run, step by step (each step is a ``stage`` other processes can see on the run
 2. ``reading``: customers and facts in bulk as Arrow, in one snapshot (:mod:`facts`);
 3. ``evaluating``: the engine, with explanations (every label keeps its ``why``);
 4. ``applying``: hysteresis against the last run before this as-of date, then overrides;
-5. ``writing``: the rows in bulk under the new run's id, where no reader looks;
+5. ``writing``: the rows in bulk under the new run's id, where no reader looks — the labels
+   (:class:`RunResult`) and the customer rows with revenue and metrics (:class:`RunCustomer`);
 6. ``publishing``: one transaction points :class:`Publication` at the new run and marks the
    previous one superseded. Readers follow the publication, so they see one run or the other.
 
@@ -21,7 +22,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
@@ -29,7 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from fenji.dates import month_ends
@@ -41,6 +42,7 @@ from fenji.web.accounts.services import audit
 from fenji.web.customers.models import BusinessLine, Customer
 from fenji.web.evaluations import arrowdb
 from fenji.web.evaluations.apply import BASELINE_SCHEMA, OVERRIDE_SCHEMA, apply_run
+from fenji.web.evaluations.customer_rows import customer_rows
 from fenji.web.evaluations.errors import OverrideError, RunError, RunRefused
 from fenji.web.evaluations.facts import FactTables, expected_columns, read_facts
 from fenji.web.evaluations.locks import RunLock, run_lock
@@ -48,6 +50,7 @@ from fenji.web.evaluations.models import (
     EvaluationRun,
     Override,
     Publication,
+    RunCustomer,
     RunResult,
     RunStatus,
 )
@@ -126,12 +129,23 @@ def _exclusive(policy: str) -> Iterator[RunLock]:
         lock.release()
 
 
+#: The tables a run writes under its id before it is published.
+RUN_ROWS = (RunResult, RunCustomer)
+
+
+def _delete_rows(*, run_ids: Iterable[int] | QuerySet[Any, Any]) -> None:
+    """Delete the rows of the runs ``run_ids`` (ids, or a query of runs) from every table a
+    run writes: nothing of an unpublished run is left behind."""
+    for model in RUN_ROWS:
+        model.objects.filter(run_id__in=run_ids).delete()
+
+
 def _reap(policy: Policy) -> list[int]:
     """Runs left ``running`` by dead processes (we hold the lock: nobody else runs) become
     ``abandoned``, and rows of unpublished runs go."""
     stale = list(EvaluationRun.objects.filter(policy=policy, status=RunStatus.RUNNING))
     for run in stale:
-        RunResult.objects.filter(run=run).delete()
+        _delete_rows(run_ids=[run.pk])
         EvaluationRun.objects.filter(pk=run.pk).update(
             status=RunStatus.ABANDONED,
             finished_at=timezone.now(),
@@ -143,7 +157,7 @@ def _reap(policy: Policy) -> list[int]:
     dead = EvaluationRun.objects.filter(
         policy=policy, status__in=[RunStatus.FAILED, RunStatus.ABANDONED]
     ).values("pk")
-    RunResult.objects.filter(run__in=dead).delete()
+    _delete_rows(run_ids=dead)
     return [r.pk for r in stale]
 
 
@@ -196,7 +210,7 @@ class _Runner:
 
     def _fail(self, run: EvaluationRun, err: BaseException) -> None:
         with contextlib.suppress(Exception):
-            RunResult.objects.filter(run=run).delete()
+            _delete_rows(run_ids=[run.pk])
             EvaluationRun.objects.filter(pk=run.pk).update(
                 status=RunStatus.FAILED,
                 finished_at=timezone.now(),
@@ -223,7 +237,7 @@ class _Runner:
 
         self._stage(run, "evaluating")
         # Started now, a writer process (SQLite) is ready when the rows are.
-        with arrowdb.RowWriter(RunResult._meta.db_table, pass_fds=self.lock.inheritable()) as w:
+        with arrowdb.RowWriter(pass_fds=self.lock.inheritable()) as w:
             return self._evaluate_and_write(run, facts, compiled, w, timings, lap)
 
     def _evaluate_and_write(
@@ -248,37 +262,45 @@ class _Runner:
             raise RunError("run.evaluation_failed", str(err)) from err
         try:
             result = evaluation.table
-            summary = _jsonable(evaluation.summary().to_dict())
+            lap("evaluating")
+            _pause("evaluated")
+
+            self._stage(run, "applying")
+            # The customer rows (revenue and metrics) are written while the labels are applied.
+            customers = customer_rows(
+                policy=self.parsed,
+                result=result,
+                customer_ids=facts.customer_ids,
+                line_ids=facts.line_ids,
+                run_id=run.pk,
+            )
+            writer.send(RunCustomer._meta.db_table, customers)
+            applied = apply_run(
+                policy=self.parsed,
+                result=result,
+                customer_ids=facts.customer_ids,
+                line_ids=facts.line_ids,
+                run_id=run.pk,
+                baseline=self._baseline(run),
+                overrides=_active_overrides(policy=self.policy, as_of=run.as_of),
+                as_of=run.as_of.isoformat(),
+                lang=self.lang,
+            )
+            lap("applying")
+
+            self._stage(run, "writing")
+            # The summary is of the labels that apply: the engine's (of computed labels) unless
+            # some were held or overridden. The engine's is computed in DuckDB, on the
+            # evaluation's connection, while the rows are being written.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fenji-summary") as pool:
+                pending = pool.submit(evaluation.summary) if applied.summary is None else None
+                writer.send(RunResult._meta.db_table, applied.rows)
+                self._wait_written(run, writer, applied.rows.num_rows + customers.num_rows)
+                applies = pending.result() if pending is not None else applied.summary
+                assert applies is not None
+                summary = _jsonable(applies.to_dict())
         finally:
             evaluation.close()
-        lap("evaluating")
-        _pause("evaluated")
-
-        self._stage(run, "applying")
-        applied = apply_run(
-            policy=self.parsed,
-            result=result,
-            customer_ids=facts.customer_ids,
-            line_ids=facts.line_ids,
-            run_id=run.pk,
-            baseline=self._baseline(run),
-            overrides=_active_overrides(policy=self.policy, as_of=run.as_of),
-            as_of=run.as_of.isoformat(),
-            lang=self.lang,
-        )
-        if applied.summary is not None:  # held or overridden labels: summarise what applies
-            summary = _jsonable(applied.summary.to_dict())
-        lap("applying")
-
-        self._stage(run, "writing")
-        total = max(applied.rows.num_rows, 1)
-        span = STAGE_START["publishing"] - STAGE_START["writing"]
-
-        def written(done: int) -> None:
-            self._stage(run, "writing", STAGE_START["writing"] + span * done / total)
-            _pause("written_batch")
-
-        writer.write(applied.rows, on_batch=written)
         lap("writing")
         _pause("written")
 
@@ -287,6 +309,7 @@ class _Runner:
             "customers": facts.customer_ids.num_rows,
             "evaluated": result.num_rows,
             "results": applied.rows.num_rows,
+            "customer_rows": customers.num_rows,
             "facts": facts.rows,
             "held": applied.held,
             "overridden": applied.overridden,
@@ -299,6 +322,16 @@ class _Runner:
         if self.progress is not None:
             self.progress("published", 1.0)
         return run
+
+    def _wait_written(self, run: EvaluationRun, writer: arrowdb.RowWriter, rows: int) -> None:
+        """Wait for the run's rows to be written, showing the progress on the run."""
+        span = STAGE_START["publishing"] - STAGE_START["writing"]
+
+        def written(done: int) -> None:
+            self._stage(run, "writing", STAGE_START["writing"] + span * done / max(rows, 1))
+            _pause("written_batch")
+
+        writer.finish(on_batch=written)
 
     def _read_and_compile(
         self, as_of: date, upto: date

@@ -11,14 +11,15 @@ driver) and saves seconds: Python's ``sqlite3`` makes a Python object per value.
 Usage (by :mod:`fenji.web.evaluations.arrowdb`, not by hand)::
 
     python -m fenji.web.evaluations.sqlite_worker read DB OUT_DIR < queries.json
-    python -m fenji.web.evaluations.sqlite_worker write DB TABLE BATCH_ROWS PARENT_PID
+    python -m fenji.web.evaluations.sqlite_worker write DB BATCH_ROWS PARENT_PID
 
 ``read`` runs every query of the JSON object ``{name: sql}`` in one read transaction (one
-snapshot) and writes ``OUT_DIR/<name>.arrow`` (Arrow IPC files). ``write`` waits for the path of
-an Arrow IPC file on its standard input — so that it can be started while the rows are still
-being computed — and appends its rows to a table, committing every ``BATCH_ROWS`` rows and
-printing ``written N`` after each commit; an empty line or the end of the input makes it stop
-without writing. A writer dies with its parent (Linux ``PR_SET_PDEATHSIG``): a run killed
+snapshot) and writes ``OUT_DIR/<name>.arrow`` (Arrow IPC files). ``write`` waits for lines
+``TABLE<tab>PATH`` on its standard input — so that it can be started while the rows are still
+being computed — and appends the rows of each Arrow IPC file to its table, one table after the
+other, committing every ``BATCH_ROWS`` rows and printing ``written N`` (rows of all tables so
+far) after each commit; an empty line or the end of the input makes it stop. A writer dies
+with its parent (Linux ``PR_SET_PDEATHSIG``): a run killed
 with SIGKILL takes its writer down with it, so the run's lock — which the writer holds too —
 is free for the next run at once, and the batch being written is rolled back. This module
 imports neither Django nor pandas.
@@ -95,44 +96,52 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def write(db: str, table: str, batch_rows: int, parent: int) -> None:
+def _append(con: Any, table: str, data: pa.Table, batch_rows: int, done: int) -> int:
+    for start in range(0, data.num_rows, batch_rows):
+        batch = data.slice(start, batch_rows)
+        _execute(con, "BEGIN IMMEDIATE")
+        try:
+            stmt = adbc_driver_manager.AdbcStatement(con)
+            try:
+                stmt.set_options(
+                    **{
+                        adbc_driver_manager.INGEST_OPTION_TARGET_TABLE: table,
+                        adbc_driver_manager.INGEST_OPTION_MODE: (
+                            adbc_driver_manager.INGEST_OPTION_MODE_APPEND
+                        ),
+                    }
+                )
+                handle = adbc_driver_manager.ArrowArrayStreamHandle()
+                batch.to_reader()._export_to_c(handle.address)
+                stmt.bind_stream(handle)
+                stmt.execute_update()
+            finally:
+                stmt.close()
+            _execute(con, "COMMIT")
+        except BaseException:
+            _execute(con, "ROLLBACK")
+            raise
+        done += batch.num_rows
+        print(f"written {done}", flush=True)
+    return done
+
+
+def write(db: str, batch_rows: int, parent: int) -> None:
     _die_with(parent)
-    input_path = sys.stdin.readline().strip()
-    if not input_path:
+    line = sys.stdin.readline().strip()
+    if not line:
         return
-    data = pa.ipc.open_file(pa.memory_map(input_path)).read_all()
     database, con = _connect(db)
     # The default page cache (2 MiB) is far smaller than the indexes a batch touches; with
     # room for them, writing 250,000 results takes about half the time.
     _execute(con, "PRAGMA cache_size = -262144")
     try:
         done = 0
-        for start in range(0, data.num_rows, batch_rows):
-            batch = data.slice(start, batch_rows)
-            _execute(con, "BEGIN IMMEDIATE")
-            try:
-                stmt = adbc_driver_manager.AdbcStatement(con)
-                try:
-                    stmt.set_options(
-                        **{
-                            adbc_driver_manager.INGEST_OPTION_TARGET_TABLE: table,
-                            adbc_driver_manager.INGEST_OPTION_MODE: (
-                                adbc_driver_manager.INGEST_OPTION_MODE_APPEND
-                            ),
-                        }
-                    )
-                    handle = adbc_driver_manager.ArrowArrayStreamHandle()
-                    batch.to_reader()._export_to_c(handle.address)
-                    stmt.bind_stream(handle)
-                    stmt.execute_update()
-                finally:
-                    stmt.close()
-                _execute(con, "COMMIT")
-            except BaseException:
-                _execute(con, "ROLLBACK")
-                raise
-            done += batch.num_rows
-            print(f"written {done}", flush=True)
+        while line:
+            table, path = line.split("\t", 1)
+            data = pa.ipc.open_file(pa.memory_map(path)).read_all()
+            done = _append(con, table, data, batch_rows, done)
+            line = sys.stdin.readline().strip()
     finally:
         con.close()
         database.close()
@@ -142,8 +151,8 @@ def main(argv: list[str]) -> None:
     command = argv[0] if argv else ""
     if command == "read" and len(argv) == 3:
         read(argv[1], argv[2])
-    elif command == "write" and len(argv) == 5:
-        write(argv[1], argv[2], int(argv[3]), int(argv[4]))
+    elif command == "write" and len(argv) == 4:
+        write(argv[1], int(argv[2]), int(argv[3]))
     else:
         sys.exit(__doc__)
 

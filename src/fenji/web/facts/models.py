@@ -61,7 +61,11 @@ class ScoreEvent(models.Model):
 
 
 class Interaction(models.Model):
-    """A follow-up: visit, call, e-mail or meeting (跟进记录)."""
+    """A follow-up: visit, call, e-mail or meeting (跟进记录).
+
+    ``external_id`` is the record's id in the company's CRM, so that importing the same export
+    twice changes nothing; follow-ups written in fenji itself have none.
+    """
 
     class Kind(models.TextChoices):
         VISIT = "visit", "拜访 visit"
@@ -69,6 +73,7 @@ class Interaction(models.Model):
         EMAIL = "email", "邮件 e-mail"
         MEETING = "meeting", "会议 meeting"
 
+    external_id = models.CharField(max_length=64, null=True, blank=True)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     happened_on = models.DateField(db_index=True)
@@ -80,17 +85,38 @@ class Interaction(models.Model):
 
     class Meta:
         ordering = ["-happened_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="interaction_external_id_unique",
+            )
+        ]
 
 
 class Feedback(models.Model):
-    """Satisfaction scores and complaints (满意度、投诉)."""
+    """Satisfaction scores and complaints (满意度、投诉).
+
+    ``external_id`` identifies an imported record (a survey answer, a complaint ticket), so
+    that re-imports are idempotent; feedback entered in fenji itself has none.
+    """
 
     class Kind(models.TextChoices):
         SATISFACTION = "satisfaction", "满意度 satisfaction"
         COMPLAINT = "complaint", "投诉 complaint"
 
+    external_id = models.CharField(max_length=64, null=True, blank=True)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="feedback")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     received_on = models.DateField()
     score = models.DecimalField(null=True, blank=True, max_digits=5, decimal_places=2)
     text = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="feedback_external_id_unique",
+            )
+        ]

@@ -60,7 +60,8 @@ def import_file(
     lang: Language = "zh",
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
-    """Import one file of ``kind`` (customers, orders, receivables, targets, score_events).
+    """Import one file of ``kind`` (customers, orders, receivables, targets, score_events,
+    interactions, feedback).
 
     ``mapping`` maps file headers to columns (a YAML/JSON file, or a dict) where the built-in
     recognition of Chinese and English headers is not enough. ``dry_run`` reports what would
@@ -92,7 +93,8 @@ def import_folder(
     lang: Language = "zh",
     progress: ProgressCallback | None = None,
 ) -> list[ImportReport]:
-    """Import the files of a data folder (``customers.csv``, ``orders.xlsx``, ...) as one.
+    """Import the files of a data folder (``customers.csv``, ``orders.xlsx``,
+    ``interactions.csv``, ``feedback.csv`` ...) as one.
 
     All files are checked before any is written and all are written in one transaction, the
     customers first, so that facts may refer to customers of the same import. ``mapping`` may
@@ -181,9 +183,14 @@ def _spec(kind: str) -> ImportTable:
 def _headers(
     mapping: str | Path | Mapping[str, str] | None, spec: ImportTable, *, shared: bool = False
 ) -> Mapping[str, str] | None:
+    """The caller's header mapping over the kind's own further headers (跟进人 -> user)."""
     if mapping is None or isinstance(mapping, Mapping):
-        return mapping
-    return load_mapping(mapping, spec.source, extra_allowed=spec.profile, shared=shared)
+        given = mapping
+    else:
+        given = load_mapping(mapping, spec.source, extra_allowed=spec.profile, shared=shared)
+    if not spec.aliases:
+        return given
+    return {**spec.aliases, **(given or {})}
 
 
 def _error_target(errors_path: str | Path | None) -> Path | None:

@@ -12,9 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from fenji.policy.models import Policy as PolicyModel
-from fenji.policy.validate import parse_policy
+from fenji.policy.validate import PolicyError, parse_policy
 from fenji.web.accounts.services import audit
 from fenji.web.policies.models import Policy, PolicyVersion
+from fenji.web.policies.selectors import policy_text_check
 
 
 def policy_version_create(*, yaml_text: str, user: Any = None, note: str = "") -> PolicyVersion:
@@ -76,3 +77,21 @@ def policy_publish_text(*, yaml_text: str, user: Any = None, note: str = "") -> 
 def parsed_policy(version: PolicyVersion) -> PolicyModel:
     """The validated policy model of a stored version."""
     return parse_policy(version.yaml, file=f"{version.policy.name} v{version.version}")
+
+
+def policy_draft_save(
+    *, yaml_text: str, policy: Policy | None, user: Any = None, note: str = ""
+) -> PolicyVersion:
+    """Save edited YAML as a new unpublished version of ``policy`` (None: a new policy).
+
+    Checked as the editor checks it — the name must stay the policy's own, a new policy needs a
+    free name — so that a draft saved from a policy's page never lands in another policy.
+    Raises :class:`PolicyError` listing every issue. Browsers send a textarea's lines ended
+    by CR LF: they are stored ended by LF, as every other version is."""
+    yaml_text = yaml_text.replace("\r\n", "\n")
+    _, issues = policy_text_check(
+        yaml_text=yaml_text, policy=policy.name if policy is not None else None
+    )
+    if issues:
+        raise PolicyError(issues)
+    return policy_version_create(yaml_text=yaml_text, user=user, note=note.strip()[:300])

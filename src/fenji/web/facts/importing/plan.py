@@ -22,6 +22,8 @@ from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.contrib.auth import get_user_model
+from django.db.models.functions import Lower
 
 from fenji.io.errors import MAX_ISSUES_PER_PROBLEM, DataIssue, Reason
 from fenji.io.headers import header_key
@@ -48,9 +50,13 @@ _TYPES: Final[dict[FieldKind, pa.DataType]] = {
     "date": ARROW_TYPES["date"],
     "decimal": ARROW_TYPES["decimal"],
     "boolean": pa.bool_(),
+    "choice": pa.string(),
     "customer": pa.int64(),
     "line": pa.int64(),
+    "user": pa.int64(),
 }
+#: Field kinds stored as the id of another row.
+_ID_KINDS: Final = ("customer", "line", "user")
 
 
 def _lookup(
@@ -132,6 +138,33 @@ class Resolver:
         known = pa.array(list(self.lines), pa.string())
         ids = pa.array(list(self.lines.values()), pa.int64())
         return pc.take(ids, pc.index_in(codes, value_set=known))
+
+    def user_ids(self, logins: pa.ChunkedArray) -> pa.ChunkedArray:
+        """The id of each login's user (null for a login nobody has).
+
+        Logins are matched as written, then regardless of case (``Li.Na`` is ``li.na``) when
+        that names one user only.
+        """
+        wanted = pc.unique(logins.combine_chunks()).drop_null().to_pylist()
+        model = get_user_model()
+        found: dict[str, int] = dict(
+            model.objects.filter(username__in=wanted).values_list("username", "id")
+        )
+        missing = {login.casefold(): login for login in wanted if login not in found}
+        if missing:
+            matches: dict[str, list[int]] = {}
+            for username, pk in (
+                model.objects.annotate(folded=Lower("username"))
+                .filter(folded__in=list(missing))
+                .values_list("username", "id")
+            ):
+                matches.setdefault(username.casefold(), []).append(pk)
+            for folded, login in missing.items():
+                if len(matches.get(folded, [])) == 1:
+                    found[login] = matches[folded][0]
+        known = pa.array(list(found), pa.string())
+        ids = pa.array(list(found.values()), pa.int64())
+        return pc.take(ids, pc.index_in(logins, value_set=known))
 
     def create_lines(self) -> None:
         """Store the new business lines (named by their code until someone renames them)."""
@@ -224,7 +257,24 @@ def plan_table(
         elif f.kind == "line":
             checks.too_long(values, "business_line", line_code_length())
             columns[f.column] = resolver.line_ids(values)
+        elif f.kind == "user":
+            ids = resolver.user_ids(values)
+            checks.flag(
+                pc.and_(pc.is_valid(values), pc.is_null(ids)), values, _unknown_user, f.source
+            )
+            columns[f.column] = ids
+        elif f.kind == "choice":
+            stored = _choice_values(values, f.choices)
+            checks.flag(
+                pc.and_(pc.is_valid(values), pc.is_null(stored)),
+                values,
+                _bad_choice(f.choices),
+                f.source,
+            )
+            columns[f.column] = stored
         else:
+            if f.digits is not None or f.non_negative:
+                checks.out_of_range(values, f.source, f.digits, non_negative=f.non_negative)
             if f.max_length is not None:
                 checks.too_long(values, f.source, f.max_length)
             columns[f.column] = values
@@ -360,6 +410,92 @@ class _Checks:
 
         self.flag(mask, values, reason, column)
 
+    def out_of_range(
+        self,
+        values: pa.ChunkedArray,
+        column: str,
+        digits: tuple[int, int] | None,
+        *,
+        non_negative: bool,
+    ) -> None:
+        """Decimals the column cannot hold exactly: too large, too many places, or negative."""
+        negative = pc.less(values, pa.scalar(0, values.type)) if non_negative else None
+        if negative is not None and pc.any(negative).as_py():
+            self.flag(negative, _plain_numbers(values), _negative, column)
+        if digits is None:
+            return
+        total, places = digits
+        limit = pa.scalar(10 ** (total - places), values.type)
+        too_big = pc.or_(pc.greater_equal(values, limit), pc.less_equal(values, pc.negate(limit)))
+        rounded = pc.round(values, ndigits=places, round_mode="half_to_even")
+        wrong = pc.or_(too_big, pc.not_equal(pc.cast(rounded, values.type), values))
+        if not pc.any(wrong).as_py():
+            return
+        bound = f"{10 ** (total - places) - 10**-places:.{places}f}"
+
+        def reason(value: Any) -> tuple[str, Reason]:
+            return "io.out_of_range", Reason(
+                f"{column} {value} does not fit: at most {bound}, {places} places",
+                f"{column} {value} 超出范围：最大 {bound}，最多 {places} 位小数",
+                f"write a number up to {bound} with at most {places} decimal places",
+                f"请填写不超过 {bound}、最多 {places} 位小数的数",
+            )
+
+        self.flag(wrong, _plain_numbers(values), reason, column)
+
+
+def _plain_numbers(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Decimals as people write them: ``4.5`` and ``1000``, not ``4.5000`` and ``1000.0000``."""
+    text = pc.cast(values, pa.string())
+    text = pc.replace_substring_regex(text, pattern=r"(\.\d*?[1-9])0+$", replacement=r"\1")
+    return pc.replace_substring_regex(text, pattern=r"\.0+$", replacement="")
+
+
+def _negative(value: Any) -> tuple[str, Reason]:
+    return "io.out_of_range", Reason(
+        f"{value} is negative",
+        f"{value} 是负数",
+        "write zero or a positive number",
+        "请填写零或正数",
+    )
+
+
+def _unknown_user(value: Any) -> tuple[str, Reason]:
+    return "io.unknown_user", Reason(
+        f"user {value} has no login in fenji",
+        f"用户 {value} 在系统中没有账号",
+        "correct the login, create the user first, or leave the cell blank",
+        "请更正登录名，或先创建该用户，或将此格留空",
+    )
+
+
+def _choice_values(values: pa.ChunkedArray, choices: Mapping[str, str]) -> pa.ChunkedArray:
+    """The stored value of each cell's spelling; null where blank or not a known spelling."""
+    distinct = pc.unique(values.combine_chunks()).drop_null()
+    spelled = distinct.to_pylist()
+    stored = pa.array([choices.get(header_key(text)) for text in spelled], pa.string())
+    return pc.take(stored, pc.index_in(values, value_set=distinct))
+
+
+def _bad_choice(choices: Mapping[str, str]) -> Callable[[Any], tuple[str, Reason]]:
+    """The issue of a value that is none of the spellings: it names each choice in English
+    and in its first Chinese spelling (``visit/拜访``)."""
+    named = []
+    for value in dict.fromkeys(choices.values()):
+        chinese = [k for k, v in choices.items() if v == value and not any(c.isascii() for c in k)]
+        named.append(f"{value}/{chinese[0]}" if chinese else value)
+    allowed = ", ".join(named)
+
+    def reason(value: Any) -> tuple[str, Reason]:
+        return "io.bad_choice", Reason(
+            f"{value!r} is not one of {allowed}",
+            f"{value!r} 不是可选值（{allowed}）之一",
+            f"write one of {allowed}",
+            f"请填写其中之一：{allowed}",
+        )
+
+    return reason
+
 
 def _unknown_customer(value: Any) -> tuple[str, Reason]:
     return "io.unknown_customer", Reason(
@@ -398,7 +534,7 @@ def _stored(spec: ImportTable, good: pa.Table, backend: Backend) -> pa.Table:
     ids = ["id"]
     text: list[str] = []
     for f in spec.fields:
-        (ids if f.kind in ("customer", "line") else text).append(f.column)
+        (ids if f.kind in _ID_KINDS else text).append(f.column)
     if spec.profile:
         text += ["tags", "attributes"]
     if spec.external_key:

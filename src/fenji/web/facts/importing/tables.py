@@ -8,11 +8,13 @@ which columns identify a row, and what a new row gets where the file has a blank
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 from django.db import models
 
+from fenji.io.headers import header_key
 from fenji.policy.sources import (
     CUSTOMERS,
     ORDERS,
@@ -22,11 +24,26 @@ from fenji.policy.sources import (
     Source,
 )
 from fenji.web.customers.models import BusinessLine, Customer
-from fenji.web.facts.models import MonthlyTarget, Order, Receivable, ScoreEvent
+from fenji.web.facts.importing.sources import (
+    FEEDBACK,
+    FEEDBACK_KINDS,
+    INTERACTION_KINDS,
+    INTERACTIONS,
+    header_mapping,
+)
+from fenji.web.facts.models import (
+    Feedback,
+    Interaction,
+    MonthlyTarget,
+    Order,
+    Receivable,
+    ScoreEvent,
+)
 
-#: ``text``, ``date``, ``decimal`` and ``boolean`` hold the file's value; ``customer`` and
-#: ``line`` hold the id of the customer or business line the file names by its external code.
-FieldKind = Literal["text", "date", "decimal", "boolean", "customer", "line"]
+#: ``text``, ``date``, ``decimal`` and ``boolean`` hold the file's value; ``choice`` holds the
+#: stored value of one of a few spellings (拜访 -> visit); ``customer``, ``line`` and ``user``
+#: hold the id of the customer, business line or user the file names by its code or login.
+FieldKind = Literal["text", "date", "decimal", "boolean", "choice", "customer", "line", "user"]
 
 
 @dataclass(frozen=True)
@@ -44,14 +61,21 @@ class Field:
     nullable: bool = False
     default: str | bool | None = None
     max_length: int | None = None
+    #: ``choice``: the stored value of each accepted spelling, keyed by ``header_key``.
+    choices: Mapping[str, str] = field(default_factory=dict)
+    #: ``decimal`` columns narrower than the canonical decimal: (max digits, decimal places).
+    digits: tuple[int, int] | None = None
+    #: ``decimal``: whether a value below zero is refused (a satisfaction score).
+    non_negative: bool = False
 
 
 @dataclass(frozen=True)
 class ImportTable:
     """One importable kind: its source, its table, the columns that identify a row, the rest.
 
-    ``keys`` identify a stored row: an external id for customers and most facts, or (customer,
-    business line, month) for monthly targets. ``values`` are updated from non-blank cells.
+    ``keys`` identify a stored row: an external id for customers and most facts (follow-ups
+    and feedback written in the UI have none, and are never matched), or (customer, business
+    line, month) for monthly targets. ``values`` are updated from non-blank cells.
     ``profile`` is true for customers, whose extra file columns are custom attributes (and a
     ``tags`` column their tags) and whose rows carry created/updated timestamps.
     """
@@ -62,6 +86,9 @@ class ImportTable:
     keys: tuple[Field, ...]
     values: tuple[Field, ...]
     profile: bool = False
+    #: Further headers recognised for this kind (``{header: column}``); a mapping the caller
+    #: gives takes precedence.
+    aliases: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def db_table(self) -> str:
@@ -79,7 +106,15 @@ class ImportTable:
 
 #: The kinds an import accepts, in the order a multi-file import writes them (customers first,
 #: so that facts of the same import can refer to them).
-KINDS: Final = ("customers", "orders", "receivables", "targets", "score_events")
+KINDS: Final = (
+    "customers",
+    "orders",
+    "receivables",
+    "targets",
+    "score_events",
+    "interactions",
+    "feedback",
+)
 
 #: Headers of the customers' tags column (comma-, 、- or semicolon-separated labels).
 TAG_HEADERS: Final = frozenset({"tags", "标签", "客户标签"})
@@ -130,6 +165,34 @@ def _customer() -> Field:
 
 def _line() -> Field:
     return Field("business_line", "business_line_id", "line", nullable=True)
+
+
+def _user() -> Field:
+    return Field("user", "user_id", "user", nullable=True)
+
+
+def _choice(model: type[models.Model], spellings: Mapping[str, tuple[str, ...]]) -> Field:
+    """The ``kind`` column, stored as one of the model's choices whichever way it is written."""
+    kind = model._meta.get_field("kind")
+    assert isinstance(kind, models.Field)  # a column of the model, not a reverse relation
+    stored = {str(value) for value, _ in kind.choices or ()}
+    if set(spellings) != stored:  # the format and the model must name the same kinds
+        raise AssertionError(f"{model.__name__}.kind: {sorted(stored)} != {sorted(spellings)}")
+    choices = {header_key(s): value for value, names in spellings.items() for s in names}
+    return Field("kind", "kind", "choice", choices=choices, max_length=_length(model, "kind"))
+
+
+def _score(model: type[models.Model]) -> Field:
+    field = model._meta.get_field("score")
+    assert isinstance(field, models.DecimalField)
+    return Field(
+        "score",
+        "score",
+        "decimal",
+        nullable=True,
+        digits=(int(field.max_digits or 0), int(field.decimal_places or 0)),
+        non_negative=True,
+    )
 
 
 def _external(model: type[models.Model], source: str) -> tuple[Field, ...]:
@@ -212,6 +275,39 @@ def import_table(kind: str) -> ImportTable:
                 _plain(s, "points", "decimal"),
                 _plain(s, "red_line", "boolean"),
             ),
+        )
+    if kind == "interactions":
+        i = Interaction
+        return ImportTable(
+            kind,
+            _import_source(INTERACTIONS),
+            i,
+            keys=_external(i, "interaction_id"),
+            values=(
+                _customer(),
+                _choice(i, INTERACTION_KINDS),
+                _plain(i, "interaction_date", "date", "happened_on"),
+                _user(),
+                _text(i, "note"),
+                _plain(i, "next_due", "date"),
+            ),
+            aliases=header_mapping(INTERACTIONS.name),
+        )
+    if kind == "feedback":
+        f = Feedback
+        return ImportTable(
+            kind,
+            _import_source(FEEDBACK),
+            f,
+            keys=_external(f, "feedback_id"),
+            values=(
+                _customer(),
+                _choice(f, FEEDBACK_KINDS),
+                _plain(f, "feedback_date", "date", "received_on"),
+                _score(f),
+                _text(f, "text"),
+            ),
+            aliases=header_mapping(FEEDBACK.name),
         )
     raise ValueError(f"unknown import kind {kind!r}; known: {', '.join(KINDS)}")
 

@@ -1,16 +1,18 @@
 """Template helpers of the design system: money in 万元, shares, label badges, charts.
 
-Charts are ECharts options built in Python and embedded as JSON (``json_script``); the page's
+Charts are ECharts options built in Python and embedded as JSON text in a hidden element; the page's
 script (``ui/fenji.js``) finds every ``[data-chart]`` element and draws it, so pages carry no
 inline script and the content security policy stays strict.
 """
 
 from __future__ import annotations
 
+import json
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django import template
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.translation import get_language
 
@@ -89,8 +91,24 @@ def label_badge(label: Any, rank: int | None = None, source: str = "") -> str:
 
 @register.inclusion_tag("ui/_chart.html")
 def chart(
-    element_id: str, option: dict[str, Any], height: str = "m", click_url: str = ""
+    element_id: str,
+    option: dict[str, Any] | str,
+    height: str = "m",
+    click_url: str = "",
+    label: str = "",
 ) -> dict[str, Any]:
-    """An ECharts chart from an option dict; ``height`` is s, m or l. With ``click_url``
-    (containing ``__NAME__``), clicking a bar or slice opens that URL for its name."""
-    return {"element_id": element_id, "option": option, "height": height, "click_url": click_url}
+    """An ECharts chart from an option (a dict, or its JSON text); ``height`` is s, m or l.
+    With ``click_url`` (containing ``__NAME__``), clicking a bar or slice opens that URL for
+    its name; ``label`` names the chart for screen readers.
+
+    The option travels as escaped JSON text in a hidden element, not in a ``<script>``
+    (``json_script``): HTMX drops every ``<script>`` of a swapped fragment (``allowScriptTags``
+    is off), and ``ui/fenji.js`` reads the text of the element with the chart's id."""
+    text = option if isinstance(option, str) else json.dumps(option, cls=DjangoJSONEncoder)
+    return {
+        "element_id": element_id,
+        "option": text,
+        "height": height,
+        "click_url": click_url,
+        "label": label,
+    }

@@ -29,7 +29,13 @@
     // Options are JSON, so functions are named: "wan" shows values in 万, "pct" as percent.
     var zh = document.documentElement.lang !== "en";
     var named = {
-      wan: function (v) { return zh ? (v / 10000).toLocaleString("zh-CN", { maximumFractionDigits: 1 }) + "万" : (v / 1000).toLocaleString("en", { maximumFractionDigits: 0 }) + "k"; },
+      wan: function (v) {
+        // Enough decimals that neighbouring ticks differ (0.25万, 0.5万 ... 120万).
+        var scaled = zh ? v / 10000 : v / 1000;
+        var size = Math.abs(scaled);
+        var digits = size === 0 || size >= 100 ? 0 : size >= 10 ? 1 : 2;
+        return scaled.toLocaleString(zh ? "zh-CN" : "en", { maximumFractionDigits: digits }) + (zh ? "万" : "k");
+      },
       pct: function (v) { return (v * 100).toFixed(0) + "%"; }
     };
     (option.yAxis ? [].concat(option.yAxis) : []).concat(option.xAxis ? [].concat(option.xAxis) : []).forEach(function (axis) {
@@ -65,11 +71,24 @@
   document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); });
 
   // Forms that ask before doing something that cannot be undone: data-confirm="…".
+  // Plain forms are stopped at submit; forms sent by HTMX ask in htmx:confirm, since HTMX
+  // sends its request whatever the submit event's default says.
+  function sentByHtmx(form) {
+    return ["hx-post", "hx-get", "hx-put", "hx-delete", "hx-patch"].some(function (a) { return form.hasAttribute(a); });
+  }
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form.getAttribute && form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) event.preventDefault();
+    if (question && !sentByHtmx(form) && !window.confirm(question)) event.preventDefault();
   }, true);
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    var holder = elt && elt.closest ? elt.closest("[data-confirm]") : null;
+    var question = holder ? holder.getAttribute("data-confirm") : "";
+    if (!question) return;
+    event.preventDefault();
+    if (window.confirm(question)) event.detail.issueRequest(true);
+  });
 
   // Filter forms submit when a select changes: data-autosubmit.
   document.addEventListener("change", function (event) {

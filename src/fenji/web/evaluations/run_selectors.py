@@ -1,0 +1,291 @@
+"""What the run pages read: runs with who started them, label counts and diffs narrowed to the
+customers the reader may see.
+
+A run grades every customer, but a sales rep may only see their own: counts, shares, the
+migration matrix and the customers who moved are all computed over the rows that
+:func:`~fenji.web.accounts.access.scope` leaves. An administrator sees every row, so their
+diff is the bulk one of :mod:`fenji.web.evaluations.diff` (Arrow and DuckDB); everyone else's
+is computed here from their own rows, which are few, with the same rules and ordering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from fenji.engine.labels import label_order
+from fenji.policy.models import Policy as PolicyModel
+from fenji.web.accounts.access import scope, visible_owners
+from fenji.web.evaluations.diff import DimensionDiff, Move, RunDiff
+from fenji.web.evaluations.models import EvaluationRun, RunResult, RunStatus
+from fenji.web.evaluations.selectors import run_diff, run_list
+from fenji.web.policies.models import Policy
+from fenji.web.policies.services import parsed_policy
+
+#: Statuses of a run that has finished, one way or another: its progress no longer changes.
+FINISHED = frozenset(
+    {RunStatus.PUBLISHED, RunStatus.SUPERSEDED, RunStatus.FAILED, RunStatus.ABANDONED}
+)
+#: Statuses of a run whose results are complete and may be read.
+COMPLETE = frozenset({RunStatus.PUBLISHED, RunStatus.SUPERSEDED})
+
+
+def sees_everything(*, user: Any) -> bool:
+    """Whether ``user`` sees every customer (then counts need no narrowing)."""
+    return visible_owners(user) is None
+
+
+def runs_for_list(*, policy: str | None = None) -> QuerySet[EvaluationRun]:
+    """Runs newest first, with their policy and the user who started them in the same query."""
+    return run_list(policy=policy or None).select_related("created_by")
+
+
+def policy_names() -> list[str]:
+    """Names of the policies that have runs or could have them, for the filter."""
+    return list(Policy.objects.order_by("name").values_list("name", flat=True))
+
+
+def published_policy_choices() -> list[tuple[str, str]]:
+    """(name, "name — title") of the policies with a published version: those a run can use."""
+    rows = (
+        Policy.objects.filter(versions__is_published=True)
+        .order_by("name")
+        .values_list("name", "title")
+        .distinct()
+    )
+    return [(name, f"{name} — {title}" if title else name) for name, title in rows]
+
+
+def run_for_page(*, run_id: int) -> EvaluationRun:
+    """One run with everything its page shows; raises ``EvaluationRun.DoesNotExist``."""
+    return EvaluationRun.objects.select_related(
+        "policy",
+        "policy_version__policy",
+        "created_by",
+        "previous__policy",
+        "previous__policy_version__policy",
+    ).get(pk=run_id)
+
+
+def visible_customer_counts(*, runs: list[EvaluationRun], user: Any) -> dict[int, int]:
+    """Customers of each complete run that ``user`` may see, in one query (none for users who
+    see everything: the run's own count is theirs)."""
+    ids = [r.pk for r in runs if r.status in COMPLETE]
+    if not ids or sees_everything(user=user):
+        return {}
+    rows = (
+        scope(RunResult.objects.filter(run_id__in=ids), user=user)
+        .values("run_id")
+        .annotate(n=Count("customer_id", distinct=True))
+        .order_by()
+    )
+    return {row["run_id"]: row["n"] for row in rows}
+
+
+@dataclass(frozen=True)
+class LabelCount:
+    label: str | None
+    #: Position in the dimension's order, best first (None for a label the policy does not list).
+    rank: int | None
+    count: int
+    share: float
+
+
+@dataclass(frozen=True)
+class DimensionCounts:
+    dimension: str
+    title: str
+    total: int
+    labels: list[LabelCount]
+
+
+def _order(policies: list[PolicyModel], lang: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Label order and title per dimension; the newer policy (first) wins."""
+    order: dict[str, list[str]] = {}
+    titles: dict[str, str] = {}
+    for p in policies:
+        for dim, spec in p.dimensions.items():
+            if dim not in order:
+                order[dim] = label_order(spec)
+                titles[dim] = spec.title.get(lang) if spec.title else dim
+    return order, titles
+
+
+def label_counts(*, run: EvaluationRun, user: Any, lang: str) -> list[DimensionCounts]:
+    """Results of ``run`` per dimension and label among the customers ``user`` may see, in the
+    policy's order (best label first), in one grouped query."""
+    rows = (
+        scope(RunResult.objects.filter(run=run), user=user)
+        .values("dimension", "label")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counted: dict[str, dict[str | None, int]] = {}
+    for row in rows:
+        counted.setdefault(row["dimension"], {})[row["label"]] = row["n"]
+    order, titles = _order([parsed_policy(run.policy_version)], lang)
+    out: list[DimensionCounts] = []
+    for dim in [*order, *sorted(set(counted) - set(order))]:
+        found = counted.get(dim, {})
+        total = sum(found.values())
+        names = list(order.get(dim, []))
+        names += sorted((x for x in found if x is not None and x not in names), key=str)
+        ranks = {name: i for i, name in enumerate(order.get(dim, []))}
+        labels = [
+            LabelCount(name, ranks.get(name), found.get(name, 0), _share(found.get(name, 0), total))
+            for name in names
+        ]
+        if None in found:
+            labels.append(LabelCount(None, None, found[None], _share(found[None], total)))
+        out.append(DimensionCounts(dim, titles.get(dim, dim), total, labels))
+    return out
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def run_changes(
+    *, run: EvaluationRun, user: Any, lang: str, movers_limit: int = 100
+) -> RunDiff | None:
+    """What changed since the run ``run`` replaced, among the customers ``user`` may see;
+    None before a run's results are complete."""
+    if run.status not in COMPLETE:
+        return None
+    if sees_everything(user=user):
+        return run_diff(run=run, previous=run.previous, movers_limit=movers_limit, lang=lang)
+    return scoped_diff(run=run, user=user, lang=lang, movers_limit=movers_limit)
+
+
+def scoped_diff(
+    *, run: EvaluationRun, user: Any, lang: str, movers_limit: int | None = None
+) -> RunDiff:
+    """The diff of :func:`~fenji.web.evaluations.diff.compute_diff`, over the rows of both
+    runs that ``user`` may see: the same counts, matrix and movers' order, from one query."""
+    previous = run.previous
+    policies = [parsed_policy(run.policy_version)]
+    if previous is not None:
+        policies.append(parsed_policy(previous.policy_version))
+    order, titles = _order(policies, lang)
+    ids = [run.pk] if previous is None else [run.pk, previous.pk]
+    rows = scope(RunResult.objects.filter(run_id__in=ids), user=user).values_list(
+        "run_id",
+        "customer_id",
+        "business_line_id",
+        "dimension",
+        "label",
+        "why",
+        "source",
+        "customer__external_id",
+        "customer__name",
+        "business_line__code",
+    )
+    before: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    after: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for row in rows.order_by():
+        (before if row[0] != run.pk else after)[(row[1], row[2], row[3])] = row
+    ranks = {dim: {label: i for i, label in enumerate(names)} for dim, names in order.items()}
+    cells: dict[str, dict[tuple[str | None, str | None], int]] = {}
+    moves: list[tuple[tuple[Any, ...], Move]] = []
+    for key in before.keys() | after.keys():
+        a, b = before.get(key), after.get(key)
+        dim = key[2]
+        from_label, to_label = (a[4] if a else None), (b[4] if b else None)
+        pair = cells.setdefault(dim, {})
+        pair[(from_label, to_label)] = pair.get((from_label, to_label), 0) + 1
+        if from_label is None or to_label is None or from_label == to_label:
+            continue
+        assert a is not None
+        assert b is not None
+        rank = ranks.get(dim, {})
+        steps = (
+            rank[from_label] - rank[to_label] if from_label in rank and to_label in rank else None
+        )
+        move = Move(
+            customer_id=b[7],
+            customer_name=b[8],
+            business_line=b[9],
+            dimension=dim,
+            from_label=from_label,
+            to_label=to_label,
+            steps=steps,
+            why_before=a[5],
+            why_after=b[5],
+            source_before=a[6],
+            source_after=b[6],
+        )
+        sort_key = (
+            steps is None,
+            -abs(steps) if steps is not None else 0,
+            steps if steps is not None else 0,
+            move.customer_id,
+            move.business_line is not None,
+            move.business_line or "",
+            dim,
+        )
+        moves.append((sort_key, move))
+    moves.sort(key=lambda m: m[0])
+    movers = [m for _, m in moves]
+    return RunDiff(
+        run_id=run.pk,
+        previous_id=previous.pk if previous is not None else None,
+        policy=run.policy.name,
+        as_of=run.as_of.isoformat(),
+        previous_as_of=previous.as_of.isoformat() if previous is not None else None,
+        dimensions=_dimension_diffs(cells, order, titles, ranks),
+        movers=movers if movers_limit is None else movers[:movers_limit],
+        movers_total=len(movers),
+    )
+
+
+def _dimension_diffs(
+    cells: dict[str, dict[tuple[str | None, str | None], int]],
+    order: dict[str, list[str]],
+    titles: dict[str, str],
+    ranks: dict[str, dict[str, int]],
+) -> list[DimensionDiff]:
+    out: list[DimensionDiff] = []
+    for dim in [*order, *sorted(set(cells) - set(order))]:
+        if dim not in cells:
+            continue
+        labels = list(order.get(dim, []))
+        seen = {x for pair in cells[dim] for x in pair if x is not None}
+        labels += sorted(x for x in seen if x not in labels)
+        matrix = {a: dict.fromkeys(labels, 0) for a in labels}
+        up = down = same = unranked = entered = left = 0
+        rank = ranks.get(dim, {})
+        for (a, b), n in cells[dim].items():
+            if a is None and b is None:
+                continue
+            if a is None:
+                entered += n
+                continue
+            if b is None:
+                left += n
+                continue
+            matrix[a][b] += n
+            if a == b:
+                same += n
+            elif a not in rank or b not in rank:
+                unranked += n
+            elif rank[a] > rank[b]:
+                up += n
+            else:
+                down += n
+        out.append(
+            DimensionDiff(
+                dimension=dim,
+                title=titles.get(dim, dim),
+                labels=labels,
+                upgrades=up,
+                downgrades=down,
+                unchanged=same,
+                changed_unranked=unranked,
+                entered=entered,
+                left=left,
+                matrix=matrix,
+            )
+        )
+    return out
