@@ -83,7 +83,10 @@ def _measure(users: dict[str, Any], repeat: int) -> list[dict[str, Any]]:
     from django.test.utils import CaptureQueriesContext
 
     rows: list[dict[str, Any]] = []
+    wanted = os.environ.get("FENJI_BENCH_PAGES", "")
     for name, url in PAGES:
+        if wanted and not any(w.strip() and name.startswith(w.strip()) for w in wanted.split(",")):
+            continue
         for role in USERS:
             client = Client()
             client.force_login(users[role])
@@ -202,6 +205,11 @@ def main() -> None:
     parser.add_argument("--postgres", default=DEFAULT_PG)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--as-of", default="2026-10-31")
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="comma-separated page names to measure (prefixes), e.g. customers",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -209,6 +217,7 @@ def main() -> None:
         child(args)
         return
     folder = dataset(args.orders, args.customers, args.seed)
+    os.environ["FENJI_BENCH_PAGES"] = args.pages
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     results = []
     for db in dbs:
