@@ -19,8 +19,8 @@ from fenji.web.customers.models import BusinessLine
 from fenji.web.evaluations.diff import (  # the diff's own counting, shared with the full path
     DimensionDiff,
     Move,
-    _dimension_diffs,
-    _ranks,
+    dimension_diffs,
+    label_ranks,
 )
 from fenji.web.evaluations.models import EvaluationRun, RunResult
 from fenji.web.evaluations.selectors import run_diff, run_get
@@ -88,7 +88,7 @@ def scoped_diff(
     policies = [run_policy(run)]
     if previous is not None:
         policies.append(run_policy(previous))
-    ranks_table, order, titles = _ranks(policies, lang)
+    ranks_table, order, titles = label_ranks(policies, lang)
     rank = {
         (d, label): r
         for d, label, r in zip(
@@ -111,7 +111,7 @@ def scoped_diff(
         cells[cell] = cells.get(cell, 0) + 1
         if a is not None and b is not None and a != b:
             changed.append((key, steps))
-    dimensions = _dimension_diffs([(*cell, n) for cell, n in cells.items()], order, titles)
+    dimensions = dimension_diffs([(*cell, n) for cell, n in cells.items()], order, titles)
     names = {line.pk: line.code for line in _lines(changed)}
 
     def sort_key(item: tuple[Key, int | None]) -> tuple[Any, ...]:

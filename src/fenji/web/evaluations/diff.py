@@ -127,10 +127,11 @@ def _names(raw: dict[str, pa.Table]) -> tuple[pa.Table, pa.Table]:
     return customers, lines
 
 
-def _ranks(
+def label_orders(
     policies: list[PolicyModel], lang: str
-) -> tuple[pa.Table, dict[str, list[str]], dict[str, str]]:
-    """Label ranks per dimension (the newer policy's order wins), and titles."""
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Label order (best first) and title per dimension; the first policy given (the newer
+    version) wins where both have a dimension."""
     order: dict[str, list[str]] = {}
     titles: dict[str, str] = {}
     for p in policies:
@@ -138,6 +139,14 @@ def _ranks(
             if dim not in order:
                 order[dim] = label_order(spec)
                 titles[dim] = spec.title.get(lang) if spec.title else dim
+    return order, titles
+
+
+def label_ranks(
+    policies: list[PolicyModel], lang: str
+) -> tuple[pa.Table, dict[str, list[str]], dict[str, str]]:
+    """Label ranks per dimension as a table (for SQL joins), with :func:`label_orders`."""
+    order, titles = label_orders(policies, lang)
     dims, labels, ranks = [], [], []
     for dim, names in order.items():
         for rank, label in enumerate(names):
@@ -193,7 +202,7 @@ def compute_diff(
     policies = [parsed_policy(run.policy_version)]
     if previous is not None:
         policies.append(parsed_policy(previous.policy_version))
-    ranks, order, titles = _ranks(policies, lang)
+    ranks, order, titles = label_ranks(policies, lang)
     queries = {"after": _rows_sql(run.pk), **_names_sql()}
     if previous is not None:
         queries["before"] = _rows_sql(previous.pk)
@@ -224,7 +233,7 @@ def compute_diff(
         moved = con.execute(MOVERS_SQL + limit).fetchall()
     finally:
         con.close()
-    dimensions = _dimension_diffs(cells, order, titles)
+    dimensions = dimension_diffs(cells, order, titles)
     movers = [
         Move(
             customer_id=r[0],
@@ -253,7 +262,7 @@ def compute_diff(
     )
 
 
-def _dimension_diffs(
+def dimension_diffs(
     cells: list[tuple[Any, ...]], order: dict[str, list[str]], titles: dict[str, str]
 ) -> list[DimensionDiff]:
     by_dim: dict[str, list[tuple[Any, ...]]] = {}

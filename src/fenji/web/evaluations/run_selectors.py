@@ -15,10 +15,8 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from fenji.engine.labels import label_order
-from fenji.policy.models import Policy as PolicyModel
 from fenji.web.accounts.access import scope, visible_owners
-from fenji.web.evaluations.diff import DimensionDiff, Move, RunDiff
+from fenji.web.evaluations.diff import Move, RunDiff, dimension_diffs, label_orders
 from fenji.web.evaluations.models import EvaluationRun, RunResult, RunStatus
 from fenji.web.evaluations.selectors import run_diff, run_list
 from fenji.web.policies.models import Policy
@@ -101,18 +99,6 @@ class DimensionCounts:
     labels: list[LabelCount]
 
 
-def _order(policies: list[PolicyModel], lang: str) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Label order and title per dimension; the newer policy (first) wins."""
-    order: dict[str, list[str]] = {}
-    titles: dict[str, str] = {}
-    for p in policies:
-        for dim, spec in p.dimensions.items():
-            if dim not in order:
-                order[dim] = label_order(spec)
-                titles[dim] = spec.title.get(lang) if spec.title else dim
-    return order, titles
-
-
 def label_counts(*, run: EvaluationRun, user: Any, lang: str) -> list[DimensionCounts]:
     """Results of ``run`` per dimension and label among the customers ``user`` may see, in the
     policy's order (best label first), in one grouped query."""
@@ -125,7 +111,7 @@ def label_counts(*, run: EvaluationRun, user: Any, lang: str) -> list[DimensionC
     counted: dict[str, dict[str | None, int]] = {}
     for row in rows:
         counted.setdefault(row["dimension"], {})[row["label"]] = row["n"]
-    order, titles = _order([parsed_policy(run.policy_version)], lang)
+    order, titles = label_orders([parsed_policy(run.policy_version)], lang)
     out: list[DimensionCounts] = []
     for dim in [*order, *sorted(set(counted) - set(order))]:
         found = counted.get(dim, {})
@@ -168,7 +154,7 @@ def scoped_diff(
     policies = [parsed_policy(run.policy_version)]
     if previous is not None:
         policies.append(parsed_policy(previous.policy_version))
-    order, titles = _order(policies, lang)
+    order, titles = label_orders(policies, lang)
     ids = [run.pk] if previous is None else [run.pk, previous.pk]
     rows = scope(RunResult.objects.filter(run_id__in=ids), user=user).values_list(
         "run_id",
@@ -234,58 +220,22 @@ def scoped_diff(
         policy=run.policy.name,
         as_of=run.as_of.isoformat(),
         previous_as_of=previous.as_of.isoformat() if previous is not None else None,
-        dimensions=_dimension_diffs(cells, order, titles, ranks),
+        dimensions=dimension_diffs(
+            [
+                (dim, a, b, _steps(ranks.get(dim, {}), a, b), n)
+                for dim, pairs in cells.items()
+                for (a, b), n in pairs.items()
+            ],
+            order,
+            titles,
+        ),
         movers=movers if movers_limit is None else movers[:movers_limit],
         movers_total=len(movers),
     )
 
 
-def _dimension_diffs(
-    cells: dict[str, dict[tuple[str | None, str | None], int]],
-    order: dict[str, list[str]],
-    titles: dict[str, str],
-    ranks: dict[str, dict[str, int]],
-) -> list[DimensionDiff]:
-    out: list[DimensionDiff] = []
-    for dim in [*order, *sorted(set(cells) - set(order))]:
-        if dim not in cells:
-            continue
-        labels = list(order.get(dim, []))
-        seen = {x for pair in cells[dim] for x in pair if x is not None}
-        labels += sorted(x for x in seen if x not in labels)
-        matrix = {a: dict.fromkeys(labels, 0) for a in labels}
-        up = down = same = unranked = entered = left = 0
-        rank = ranks.get(dim, {})
-        for (a, b), n in cells[dim].items():
-            if a is None and b is None:
-                continue
-            if a is None:
-                entered += n
-                continue
-            if b is None:
-                left += n
-                continue
-            matrix[a][b] += n
-            if a == b:
-                same += n
-            elif a not in rank or b not in rank:
-                unranked += n
-            elif rank[a] > rank[b]:
-                up += n
-            else:
-                down += n
-        out.append(
-            DimensionDiff(
-                dimension=dim,
-                title=titles.get(dim, dim),
-                labels=labels,
-                upgrades=up,
-                downgrades=down,
-                unchanged=same,
-                changed_unranked=unranked,
-                entered=entered,
-                left=left,
-                matrix=matrix,
-            )
-        )
-    return out
+def _steps(rank: dict[str, int], a: str | None, b: str | None) -> int | None:
+    """Tiers moved up (positive) from ``a`` to ``b``; None when either is unranked."""
+    if a is None or b is None or a not in rank or b not in rank:
+        return None
+    return rank[a] - rank[b]

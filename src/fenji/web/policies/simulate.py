@@ -36,10 +36,10 @@ import duckdb
 import pyarrow as pa
 
 from fenji.engine.evaluate import evaluate_tables
-from fenji.engine.labels import label_order
 from fenji.policy.models import Policy as PolicyModel
 from fenji.policy.validate import PolicyError
 from fenji.web.accounts.access import scope, visible_customers, visible_owners
+from fenji.web.evaluations.diff import label_ranks
 from fenji.web.evaluations.errors import RunError
 from fenji.web.evaluations.facts import FactTables, read_facts
 from fenji.web.evaluations.models import EvaluationRun, RunResult
@@ -243,28 +243,6 @@ def _baseline_rows(run: EvaluationRun | None, user: Any) -> pa.Table:
     )
 
 
-def _ranks(
-    policies: list[PolicyModel], lang: str
-) -> tuple[pa.Table, dict[str, list[str]], dict[str, str]]:
-    """Label ranks per dimension, best first (the simulated version's order wins), and titles."""
-    order: dict[str, list[str]] = {}
-    titles: dict[str, str] = {}
-    for p in policies:
-        for dim, spec in p.dimensions.items():
-            if dim not in order:
-                order[dim] = label_order(spec)
-                titles[dim] = spec.title.get(lang) if spec.title else dim
-    rows = [(dim, label, rank) for dim, names in order.items() for rank, label in enumerate(names)]
-    table = pa.table(
-        {
-            "dimension": pa.array([r[0] for r in rows], pa.string()),
-            "label": pa.array([r[1] for r in rows], pa.string()),
-            "rank": pa.array([r[2] for r in rows], pa.int64()),
-        }
-    )
-    return table, order, titles
-
-
 JOIN_SQL = """
 SELECT
     COALESCE(b.customer_id, a.customer_id) AS customer_id,
@@ -437,7 +415,7 @@ def policy_simulate(
         # if it no longer validates, only the titles and order of dropped dimensions are lost
         with contextlib.suppress(PolicyError):
             policies.append(parsed_policy(run.policy_version))
-    ranks, order, titles = _ranks(policies, lang)
+    ranks, order, titles = label_ranks(policies, lang)
     if dimension is not None and dimension not in order:
         dimension = None
     visible_ids = list(visible_customers(user=user).order_by().values_list("id", flat=True))
