@@ -156,3 +156,28 @@ def test_facts_dated_after_upto_are_left_out() -> None:
 def test_money_beyond_decimal_18_4_is_refused() -> None:
     with pytest.raises(ValueError, match=r"beyond decimal\(18, 4\)"):
         arrowdb.money_from_units(pa.array([10**18], pa.int64()))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_reads_first_in_one_snapshot_then_writes() -> None:
+    # given the facts in a database a second connection can read (on SQLite, the writer is a
+    # process of its own that reads too)
+    make_facts()
+    assert arrowdb.direct_access()
+    queries = {
+        "lines": 'SELECT "code" FROM "customers_businessline"',
+        "orders": 'SELECT "external_id", "amount" FROM "facts_order"',
+    }
+    expected = arrowdb.fetch_all(queries)
+
+    with arrowdb.RowWriter() as writer:
+        # when it reads before anything is sent, writes, and reads again
+        before = writer.fetch_all(queries)
+        writer.send(BusinessLine._meta.db_table, pa.table({"code": ["新业务"], "name": ["新"]}))
+        writer.finish()
+        after = writer.fetch_all(queries)
+
+    # then the first read is what arrowdb.fetch_all gives, and the second sees the new row
+    assert sorted_tables(before) == sorted_tables(expected)
+    assert before["lines"].column(0).to_pylist() == ["乳品"]
+    assert sorted(after["lines"].column(0).to_pylist()) == ["乳品", "新业务"]

@@ -323,7 +323,7 @@ def test_a_run_failing_after_its_rows_were_written_leaves_none(
 def test_a_failed_write_leaves_no_rows_in_either_table(
     data: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given the labels fail to be written after the customer rows were
+    # given the customer rows fail to be written after the labels were
     evaluation_run_start(policy=POLICY, as_of=JAN)
     insert, copy = arrowdb._insert_django, arrowdb._copy_postgres
     tables: list[str] = []
@@ -331,7 +331,7 @@ def test_a_failed_write_leaves_no_rows_in_either_table(
     def failing(real: Any) -> Any:
         def write(table: str, data: pa.Table, on_batch: Any) -> None:
             tables.append(table)
-            if table == RunResult._meta.db_table:
+            if table == RunCustomer._meta.db_table:
                 raise OSError("disk full")
             real(table, data, on_batch)
 
@@ -344,7 +344,7 @@ def test_a_failed_write_leaves_no_rows_in_either_table(
         evaluation_run_start(policy=POLICY, as_of=FEB)
 
     failed = EvaluationRun.objects.get(as_of=FEB)
-    assert tables == [RunCustomer._meta.db_table, RunResult._meta.db_table]
+    assert tables == [RunResult._meta.db_table, RunCustomer._meta.db_table]
     assert not RunResult.objects.filter(run=failed).exists()
     assert not RunCustomer.objects.filter(run=failed).exists()
 

@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 
 from fenji.web.accounts.models import AuditEntry
-from fenji.web.evaluations import arrowdb
+from fenji.web.evaluations import apply, arrowdb
 from fenji.web.evaluations.errors import OverrideError, RunError, RunRefused
 from fenji.web.evaluations.facts import read_facts
 from fenji.web.evaluations.locks import run_lock
@@ -397,6 +397,41 @@ def test_bulk_paths_give_the_same_results_as_in_transaction_paths() -> None:
     facts = read_facts(policy=policy, upto=MAR)
     assert facts.tables["orders"].num_rows == 15
     assert facts.tables["orders"].schema.field("amount").type == pa.decimal128(18, 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_written_in_parts_are_the_rows_written_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given held labels (hysteresis) and an override, so every step of applying has work
+    setup_data()
+    assert arrowdb.direct_access()
+    override_create(policy=POLICY, customer="C3", dimension="value", label="D", reason="观察")
+    whole = evaluation_run_series(policy=POLICY, start=JAN, end=MAR)
+
+    # when the same months run again with a part per customer
+    monkeypatch.setattr(apply, "PART_ROWS", 1)
+    sent: list[int] = []
+    real_send = arrowdb.RowWriter.send
+
+    def send(self: arrowdb.RowWriter, table: str, data: pa.Table) -> None:
+        if table == RunResult._meta.db_table:
+            sent.append(data.num_rows)
+        real_send(self, table, data)
+
+    monkeypatch.setattr(arrowdb.RowWriter, "send", send)
+    parts = evaluation_run_series(policy=POLICY, start=JAN, end=MAR)
+
+    # then each month was written in five parts of a customer's two labels, and the rows,
+    # their order on disk, the counts and the summaries are those of the runs written whole
+    assert sent == [2] * 5 * 3
+    for a, b in zip(whole, parts, strict=True):
+        assert result_rows(b.pk) == result_rows(a.pk)
+        order = list(
+            RunResult.objects.filter(run=b).order_by("pk").values_list("customer_id", "dimension")
+        )
+        assert order == sorted(order)
+        assert (b.counts, b.summary) == (a.counts, a.summary)
+    assert label_of(parts[1].pk, "C1", "steady").source == "held"
+    assert label_of(parts[1].pk, "C3", "value").source == "override"
 
 
 def test_the_summary_counts_the_labels_that_apply(data: None) -> None:

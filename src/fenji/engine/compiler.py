@@ -143,21 +143,26 @@ def stack_layers(
     all_defs = defs + ([population] if population is not None else [])
     pop_level = layer.get(POPULATION)
     for k in range(1, top + 1):
-        q: exp.Query = exp.select(exp.Star()).from_(f"l{k - 1}")
+        # Each layer is built in place (``copy=False``): SQLGlot's builders copy the whole
+        # query by default, which made adding n columns cost n copies (most of a compile).
+        # Every column's expression is still copied once, by ``alias_``.
+        q: exp.Select = exp.select(exp.Star()).from_(f"l{k - 1}")
         for d in all_defs:
             if layer[d.name] == k:
-                q = q.select(exp.alias_(d.expr, exp.to_identifier(d.name, quoted=True)))
+                q.select(exp.alias_(d.expr, exp.to_identifier(d.name, quoted=True)), copy=False)
         if pop_level is not None and k == pop_level + 1:
-            q = q.where(col(POPULATION))
+            q.where(col(POPULATION), copy=False)
         ctes.append((f"l{k}", q))
     return ctes, f"l{top}"
 
 
 def with_ctes(query: exp.Query, ctes: list[tuple[str, exp.Query]]) -> exp.Query:
-    """``query`` with the layers as its WITH clause."""
+    """A copy of ``query`` with (copies of) the layers as its WITH clause; neither ``query``
+    nor the layers change, so the same layers can head several queries."""
+    out = query.copy()
     for name, q in ctes:
-        query = query.with_(name, as_=q)
-    return query
+        out.with_(name, as_=q.copy(), copy=False)
+    return out
 
 
 def compile_policy(

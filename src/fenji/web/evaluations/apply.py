@@ -16,7 +16,7 @@ explained.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import duckdb
@@ -190,8 +190,8 @@ SELECT
         AS source,
     override_id
 FROM overridden
--- In the order of the (customer, dimension) index: written in this order, its pages are filled
--- one after the other instead of all being touched at random (about twice as fast to write).
+-- In the order of the (run, customer) index: written in this order, its pages are filled one
+-- after the other instead of all being touched at random (about twice as fast to write).
 ORDER BY customer_id, business_line_id NULLS FIRST, dimension
 """
 
@@ -219,6 +219,120 @@ def _labelled(policy: PolicyModel, result: pa.Table) -> str:
     )
 
 
+#: Result rows per part handed to the writer: the first part is written while the next ones
+#: are still being made (a run of 50,000 customers with five labels each goes in five parts).
+PART_ROWS = 50_000
+
+
+class RunRows:
+    """The result rows of run ``run_id`` from the engine's ``result`` table, made in parts.
+
+    :meth:`parts` gives the rows in the order of the indexes (customer, line, dimension), in
+    parts of about :data:`PART_ROWS` rows, each covering a range of customer ids: the caller
+    hands a part to the writer and makes the next one while it is written. :meth:`finish`
+    then counts what was held or overridden and, when some were, summarises the labels that
+    apply. Use it as a context manager (it holds a DuckDB connection)."""
+
+    def __init__(
+        self,
+        *,
+        policy: PolicyModel,
+        result: pa.Table,
+        customer_ids: pa.Table,
+        line_ids: pa.Table,
+        run_id: int,
+        baseline: pa.Table | None = None,
+        overrides: pa.Table | None = None,
+        as_of: str = "",
+        lang: str = "zh",
+        part_rows: int | None = None,
+    ) -> None:
+        self.policy = policy
+        self.result = result
+        self.customer_ids = customer_ids
+        self.as_of = as_of
+        self.lang = lang
+        self.part_rows = max(int(PART_ROWS if part_rows is None else part_rows), 1)
+        self._parts: list[pa.Table] = []
+        self._con = duckdb.connect(":memory:")
+        tables: Mapping[str, pa.Table] = {
+            "result": result,
+            "customer_ids": customer_ids,
+            "line_ids": line_ids,
+            "ranks": _ranks(policy),
+            "baseline": baseline if baseline is not None else BASELINE_SCHEMA.empty_table(),
+            "overrides": overrides if overrides is not None else OVERRIDE_SCHEMA.empty_table(),
+        }
+        for name, table in tables.items():
+            self._con.register(name, table)
+        self._con.execute("SET enable_external_access = false")
+        long = " UNION ALL ".join(
+            _dimension_select(policy, dim, result.schema) for dim in policy.dimensions
+        )
+        # Steps with nothing to do (no baseline, no override) are left out of the query.
+        self._sql = APPLY_SQL.format(
+            long=long,
+            decided=HYSTERESIS_SQL if tables["baseline"].num_rows else NO_HYSTERESIS_SQL,
+            overridden=OVERRIDES_SQL if tables["overrides"].num_rows else NO_OVERRIDES_SQL,
+            run_id=int(run_id),
+        )
+
+    def __enter__(self) -> RunRows:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def _id_ranges(self) -> list[pa.Table]:
+        """The customer-id table cut into ranges of ids, each with about ``part_rows`` rows
+        of results (the customers' share of the result, times its dimensions)."""
+        ids = self.customer_ids.sort_by("id")
+        per_customer = max(self.result.num_rows, 1) * max(len(self.policy.dimensions), 1)
+        per_customer = -(-per_customer // max(ids.num_rows, 1))  # rows per customer, rounded up
+        size = max(self.part_rows // per_customer, 1)
+        if ids.num_rows <= size:
+            return [ids]
+        return [ids.slice(i, size) for i in range(0, ids.num_rows, size)]
+
+    def parts(self) -> Iterator[pa.Table]:
+        """The rows, part after part (each in index order, the parts in id order)."""
+        for ids in self._id_ranges():
+            self._con.register("customer_ids", ids)
+            part = self._con.sql(self._sql).to_arrow_table().select(list(RESULT_COLUMNS))
+            if part.num_rows:
+                self._parts.append(part)
+                yield part
+        self._con.register("customer_ids", self.customer_ids)
+
+    def finish(self) -> Applied:
+        """What the parts made: every row, the counts of held and overridden labels per
+        dimension, and the summary of the labels that apply when some were held or
+        overridden (computed here, after the parts, while they are being written)."""
+        rows = (
+            pa.concat_tables(self._parts)
+            if self._parts
+            else self._con.sql(self._sql).to_arrow_table().select(list(RESULT_COLUMNS))
+        )
+        con = self._con
+        con.register("applied", rows)
+        held: dict[str, int] = {}
+        overridden: dict[str, int] = {}
+        counts = con.execute(
+            "SELECT dimension, source, count(*) FROM applied WHERE source <> 'computed' "
+            "GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+        for dim, source, n in counts:
+            (held if source == "held" else overridden)[str(dim)] = int(n)
+        summary = None
+        if held or overridden:
+            con.execute(f"CREATE TEMP TABLE labelled AS {_labelled(self.policy, self.result)}")
+            summary = summarize(self.policy, self.as_of, con, "labelled", self.lang)
+        return Applied(rows=rows, held=held, overridden=overridden, summary=summary)
+
+
 def apply_run(
     *,
     policy: PolicyModel,
@@ -231,49 +345,19 @@ def apply_run(
     as_of: str = "",
     lang: str = "zh",
 ) -> Applied:
-    """The result rows of run ``run_id`` from the engine's ``result`` table."""
-    con = duckdb.connect(":memory:")
-    try:
-        tables: Mapping[str, pa.Table] = {
-            "result": result,
-            "customer_ids": customer_ids,
-            "line_ids": line_ids,
-            "ranks": _ranks(policy),
-            "baseline": baseline if baseline is not None else BASELINE_SCHEMA.empty_table(),
-            "overrides": overrides if overrides is not None else OVERRIDE_SCHEMA.empty_table(),
-        }
-        for name, table in tables.items():
-            con.register(name, table)
-        con.execute("SET enable_external_access = false")
-        long = " UNION ALL ".join(
-            _dimension_select(policy, dim, result.schema) for dim in policy.dimensions
-        )
-        # Steps with nothing to do (no baseline, no override) are left out of the query.
-        sql = APPLY_SQL.format(
-            long=long,
-            decided=HYSTERESIS_SQL if tables["baseline"].num_rows else NO_HYSTERESIS_SQL,
-            overridden=OVERRIDES_SQL if tables["overrides"].num_rows else NO_OVERRIDES_SQL,
-            run_id=int(run_id),
-        )
-        rows = con.sql(sql).to_arrow_table()
-        con.register("applied", rows)
-        held: dict[str, int] = {}
-        overridden: dict[str, int] = {}
-        counts = con.execute(
-            "SELECT dimension, source, count(*) FROM applied WHERE source <> 'computed' "
-            "GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
-        for dim, source, n in counts:
-            (held if source == "held" else overridden)[str(dim)] = int(n)
-        summary = None
-        if held or overridden:
-            con.execute(f"CREATE TEMP TABLE labelled AS {_labelled(policy, result)}")
-            summary = summarize(policy, as_of, con, "labelled", lang)
-    finally:
-        con.close()
-    return Applied(
-        rows=rows.select(list(RESULT_COLUMNS)),
-        held=held,
-        overridden=overridden,
-        summary=summary,
-    )
+    """The result rows of run ``run_id`` from the engine's ``result`` table, all at once."""
+    with RunRows(
+        policy=policy,
+        result=result,
+        customer_ids=customer_ids,
+        line_ids=line_ids,
+        run_id=run_id,
+        baseline=baseline,
+        overrides=overrides,
+        as_of=as_of,
+        lang=lang,
+        part_rows=max(result.num_rows * max(len(policy.dimensions), 1), 1),
+    ) as rows:
+        for _ in rows.parts():
+            pass
+        return rows.finish()

@@ -31,7 +31,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +161,8 @@ def direct_access() -> bool:
 
 
 Fetch = Callable[[str], pa.Table]
+#: Queries by name run in one snapshot, Arrow tables by name (:func:`fetch_all`).
+FetchAll = Callable[[Mapping[str, str]], dict[str, pa.Table]]
 
 
 def fetch_all(queries: Mapping[str, str]) -> dict[str, pa.Table]:
@@ -227,12 +229,16 @@ def _worker_fetch(queries: Mapping[str, str]) -> dict[str, pa.Table]:
         out, err = proc.communicate(json.dumps(dict(queries)))
         if proc.returncode != 0:
             raise RuntimeError(f"reading {path.name} failed: {err.strip() or out.strip()}")
-        tables: dict[str, pa.Table] = {}
-        for name in queries:
-            # Read into memory: the files go with the folder.
-            with pa.OSFile(str(Path(tmp) / f"{name}.arrow")) as source:
-                tables[name] = pa.ipc.open_file(source).read_all()
-        return tables
+        return _read_files(Path(tmp), queries)
+
+
+def _read_files(folder: Path, names: Iterable[str]) -> dict[str, pa.Table]:
+    tables: dict[str, pa.Table] = {}
+    for name in names:
+        # Read into memory: the files go with the folder.
+        with pa.OSFile(str(folder / f"{name}.arrow")) as source:
+            tables[name] = pa.ipc.open_file(source).read_all()
+    return tables
 
 
 def _django_fetch(sql: str) -> pa.Table:
@@ -327,7 +333,11 @@ class RowWriter:
     lock stays held until the writer has stopped too). Leaving the ``with`` block waits for
     whatever was sent, even when the caller fails, so that nothing is written after it. A
     writer process writes one set of tables: on SQLite, tables sent after :meth:`finish` go
-    through Django's connection."""
+    through Django's connection.
+
+    :meth:`fetch_all` reads through the same writer process before anything is sent (a run
+    reads its facts with the process that then writes its rows: one process start, not two);
+    elsewhere it is :func:`fetch_all`."""
 
     def __init__(self, *, pass_fds: Sequence[int] = ()) -> None:
         self._proc: subprocess.Popen[str] | None = None
@@ -339,8 +349,31 @@ class RowWriter:
         db = _sqlite_file() if connection.vendor == "sqlite" else None
         if db is not None and direct_access():
             self._proc = _worker(
-                "write", str(db), str(WRITE_BATCH), str(os.getpid()), pass_fds=pass_fds
+                "serve", str(db), str(WRITE_BATCH), str(os.getpid()), pass_fds=pass_fds
             )
+
+    def fetch_all(self, queries: Mapping[str, str]) -> dict[str, pa.Table]:
+        """:func:`fetch_all` — on SQLite by the writer process, while nothing has been sent."""
+        if self._proc is None or self._tables or not direct_access():
+            return fetch_all(queries)
+        import json
+
+        proc = self._proc
+        assert proc.stdin is not None
+        assert proc.stdout is not None
+        with tempfile.TemporaryDirectory(prefix="fenji-read-") as tmp:
+            try:
+                proc.stdin.write(f"read\t{tmp}\t{json.dumps(dict(queries))}\n")
+                proc.stdin.flush()
+                answer = proc.stdout.readline()
+            except BrokenPipeError:
+                answer = ""
+            if answer.strip() != "read done":
+                self._proc = None
+                proc.kill()
+                _, err = proc.communicate()
+                raise RuntimeError(f"reading {_sqlite_file()} failed: {err.strip() or answer}")
+            return _read_files(Path(tmp), queries)
 
     def send(self, table: str, data: pa.Table) -> None:
         """Start appending ``data`` (columns named as the table's) to ``table``."""
@@ -349,7 +382,7 @@ class RowWriter:
             self._send_to_worker(table, data)
         elif connection.vendor == "postgresql" and direct_access():
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(thread_name_prefix="fenji-copy")
+                self._pool = ThreadPoolExecutor(COPY_STREAMS, thread_name_prefix="fenji-copy")
             self._futures += _copy_postgres_parallel(self._pool, table, data)
         elif connection.vendor == "postgresql":
             _copy_postgres(table, data, None)
@@ -390,7 +423,7 @@ class RowWriter:
         with pa.OSFile(str(source), "wb") as sink, pa.ipc.new_file(sink, prepared.schema) as w:
             w.write_table(prepared)
         try:
-            self._proc.stdin.write(f"{table}\t{source}\n")
+            self._proc.stdin.write(f"write\t{table}\t{source}\n")
             self._proc.stdin.flush()  # the writer starts on it now
         except BrokenPipeError:  # the writer stopped: say why
             proc, self._proc = self._proc, None

@@ -188,12 +188,14 @@ def read_facts(
     policy: PolicyModel,
     upto: date | None = None,
     extra_sources: Iterable[str] = (),
+    fetch: arrowdb.FetchAll = arrowdb.fetch_all,
 ) -> FactTables:
     """Read the customers and every fact table ``policy`` needs, in one snapshot.
 
     ``upto`` leaves out fact rows dated after it: they never count for an as-of date up to it
     (a series reads once, up to its last date). ``extra_sources`` reads further canonical
-    sources (a benchmark reads all of them)."""
+    sources (a benchmark reads all of them). ``fetch`` runs the queries in one snapshot
+    (a run passes its writer's, :meth:`arrowdb.RowWriter.fetch_all`)."""
     missing = unsupported_sources(policy)
     if missing:
         stored = ", ".join(["customers", *SOURCE_MAPS])
@@ -212,7 +214,7 @@ def read_facts(
     }
     for name in names:
         queries[name] = _fact_sql(d, name, upto)
-    raw = arrowdb.fetch_all(queries)
+    raw = fetch(queries)
     customer_kinds: list[tuple[str, Kind, bool]] = [
         (f.name, f.kind, f.blank_is_null) for f in CUSTOMER_FIELDS
     ]

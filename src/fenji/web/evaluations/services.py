@@ -6,9 +6,11 @@ A run, step by step (each step is a ``stage`` other processes can see on the run
    ``running`` by dead processes are marked ``abandoned`` and their rows deleted;
 2. ``reading``: customers and facts in bulk as Arrow, in one snapshot (:mod:`facts`);
 3. ``evaluating``: the engine, with explanations (every label keeps its ``why``);
-4. ``applying``: hysteresis against the last run before this as-of date, then overrides;
+4. ``applying``: hysteresis against the last run before this as-of date, then overrides, in
+   parts of customers, each handed to the writer as soon as it is made;
 5. ``writing``: the rows in bulk under the new run's id, where no reader looks — the labels
-   (:class:`RunResult`) and the customer rows with revenue and metrics (:class:`RunCustomer`);
+   (:class:`RunResult`) and the customer rows with revenue and metrics (:class:`RunCustomer`),
+   written (by another process or connections) from the first part on;
 6. ``publishing``: one transaction points :class:`Publication` at the new run and marks the
    previous one superseded. Readers follow the publication, so they see one run or the other.
 
@@ -41,7 +43,7 @@ from fenji.policy.models import Policy as PolicyModel
 from fenji.web.accounts.services import audit
 from fenji.web.customers.models import BusinessLine, Customer
 from fenji.web.evaluations import arrowdb
-from fenji.web.evaluations.apply import BASELINE_SCHEMA, OVERRIDE_SCHEMA, apply_run
+from fenji.web.evaluations.apply import BASELINE_SCHEMA, OVERRIDE_SCHEMA, RunRows
 from fenji.web.evaluations.customer_rows import customer_rows
 from fenji.web.evaluations.errors import OverrideError, RunError, RunRefused
 from fenji.web.evaluations.facts import FactTables, expected_columns, read_facts
@@ -228,16 +230,17 @@ class _Runner:
             clock = now
 
         compiled: CompiledPolicy | None = None
-        if self.facts is None:
-            self._stage(run, "reading")
-            self.facts, compiled = self._read_and_compile(run.as_of, upto)
-            lap("reading")
-        facts = self.facts
-        _pause("read")
-
-        self._stage(run, "evaluating")
-        # Started now, a writer process (SQLite) is ready when the rows are.
+        # Started first, the writer (a process on SQLite) reads the facts too, and is ready
+        # when the rows are.
         with arrowdb.RowWriter(pass_fds=self.lock.inheritable()) as w:
+            if self.facts is None:
+                self._stage(run, "reading")
+                self.facts, compiled = self._read_and_compile(run.as_of, upto, w.fetch_all)
+                lap("reading")
+            facts = self.facts
+            _pause("read")
+
+            self._stage(run, "evaluating")
             return self._evaluate_and_write(run, facts, compiled, w, timings, lap)
 
     def _evaluate_and_write(
@@ -266,26 +269,30 @@ class _Runner:
             _pause("evaluated")
 
             self._stage(run, "applying")
-            # The customer rows (revenue and metrics) are written while the labels are applied.
-            customers = customer_rows(
+            # The result rows go to the writer part by part, so the first part is written
+            # while the next ones are made; then the customer rows (revenue and metrics).
+            with RunRows(
                 policy=self.parsed,
                 result=result,
                 customer_ids=facts.customer_ids,
                 line_ids=facts.line_ids,
                 run_id=run.pk,
-            )
-            writer.send(RunCustomer._meta.db_table, customers)
-            applied = apply_run(
-                policy=self.parsed,
-                result=result,
-                customer_ids=facts.customer_ids,
-                line_ids=facts.line_ids,
-                run_id=run.pk,
-                baseline=self._baseline(run),
+                baseline=self._baseline(run, writer.fetch_all),
                 overrides=_active_overrides(policy=self.policy, as_of=run.as_of),
                 as_of=run.as_of.isoformat(),
                 lang=self.lang,
-            )
+            ) as made:
+                for part in made.parts():
+                    writer.send(RunResult._meta.db_table, part)
+                customers = customer_rows(
+                    policy=self.parsed,
+                    result=result,
+                    customer_ids=facts.customer_ids,
+                    line_ids=facts.line_ids,
+                    run_id=run.pk,
+                )
+                writer.send(RunCustomer._meta.db_table, customers)
+                applied = made.finish()
             lap("applying")
 
             self._stage(run, "writing")
@@ -294,7 +301,6 @@ class _Runner:
             # evaluation's connection, while the rows are being written.
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fenji-summary") as pool:
                 pending = pool.submit(evaluation.summary) if applied.summary is None else None
-                writer.send(RunResult._meta.db_table, applied.rows)
                 self._wait_written(run, writer, applied.rows.num_rows + customers.num_rows)
                 applies = pending.result() if pending is not None else applied.summary
                 assert applies is not None
@@ -334,7 +340,7 @@ class _Runner:
         writer.finish(on_batch=written)
 
     def _read_and_compile(
-        self, as_of: date, upto: date
+        self, as_of: date, upto: date, fetch: arrowdb.FetchAll
     ) -> tuple[FactTables, CompiledPolicy | None]:
         """Read the facts while another thread compiles the policy: the read waits on the
         database (or the reader process), the compiler is Python, and the columns it needs are
@@ -344,7 +350,7 @@ class _Runner:
             future = pool.submit(
                 compile_policy, self.parsed, as_of, columns, lang=self.lang, explain=True
             )
-            facts = read_facts(policy=self.parsed, upto=upto)
+            facts = read_facts(policy=self.parsed, upto=upto, fetch=fetch)
             try:
                 compiled: CompiledPolicy | None = future.result()
             except Exception:
@@ -352,7 +358,7 @@ class _Runner:
         read = {name: set(t.column_names) for name, t in facts.tables.items()}
         return facts, compiled if read == columns else None
 
-    def _baseline(self, run: EvaluationRun) -> pa.Table | None:
+    def _baseline(self, run: EvaluationRun, fetch: arrowdb.FetchAll) -> pa.Table | None:
         """Hysteresis compares with the last successful run before this as-of date (not the
         published one: re-running a date must not count that date twice)."""
         dims = [d for d, spec in self.parsed.dimensions.items() if spec.hysteresis is not None]
@@ -377,7 +383,7 @@ class _Runner:
             f"FROM {arrowdb.quote(RunResult._meta.db_table)} "
             f"WHERE run_id = {int(previous.pk)} AND dimension IN ({wanted})"
         )
-        raw = arrowdb.fetch_all({"baseline": sql})["baseline"]
+        raw = fetch({"baseline": sql})["baseline"]
         table = arrowdb.finish(
             raw,
             [

@@ -11,18 +11,27 @@ driver) and saves seconds: Python's ``sqlite3`` makes a Python object per value.
 Usage (by :mod:`fenji.web.evaluations.arrowdb`, not by hand)::
 
     python -m fenji.web.evaluations.sqlite_worker read DB OUT_DIR < queries.json
-    python -m fenji.web.evaluations.sqlite_worker write DB BATCH_ROWS PARENT_PID
+    python -m fenji.web.evaluations.sqlite_worker serve DB BATCH_ROWS PARENT_PID
 
 ``read`` runs every query of the JSON object ``{name: sql}`` in one read transaction (one
-snapshot) and writes ``OUT_DIR/<name>.arrow`` (Arrow IPC files). ``write`` waits for lines
-``TABLE<tab>PATH`` on its standard input — so that it can be started while the rows are still
-being computed — and appends the rows of each Arrow IPC file to its table, one table after the
-other, committing every ``BATCH_ROWS`` rows and printing ``written N`` (rows of all tables so
-far) after each commit; an empty line or the end of the input makes it stop. A writer dies
-with its parent (Linux ``PR_SET_PDEATHSIG``): a run killed
-with SIGKILL takes its writer down with it, so the run's lock — which the writer holds too —
-is free for the next run at once, and the batch being written is rolled back. This module
-imports neither Django nor pandas.
+snapshot) and writes ``OUT_DIR/<name>.arrow`` (Arrow IPC files).
+
+``serve`` is the one worker of an evaluation run: it reads the run's facts and then writes its
+rows, so the run starts one process rather than two (a start costs about 0.3 s of CPU, which
+the evaluation would otherwise share its cores with). It takes commands, one per line, on its
+standard input:
+
+- ``read<tab>OUT_DIR<tab>QUERIES`` (``QUERIES`` a JSON object on one line): as ``read`` above,
+  then prints ``read done``;
+- ``write<tab>TABLE<tab>PATH``: appends the rows of the Arrow IPC file to the table, committing
+  every ``BATCH_ROWS`` rows and printing ``written N`` (rows of all tables so far) after each
+  commit. It can be started before the rows exist and takes them as they come, one file after
+  the other.
+
+An empty line or the end of the input makes it stop. A worker dies with its parent (Linux
+``PR_SET_PDEATHSIG``): a run killed with SIGKILL takes its worker down with it, so the run's
+lock — which the worker holds too — is free for the next run at once, and the batch being
+written is rolled back. This module imports neither Django nor pandas.
 """
 
 from __future__ import annotations
@@ -69,17 +78,24 @@ def _query(con: Any, sql: str) -> pa.Table:
         stmt.close()
 
 
-def read(db: str, out_dir: str) -> None:
-    queries: dict[str, str] = json.load(sys.stdin)
-    database, con = _connect(db)
+def _read_into(con: Any, queries: dict[str, str], out_dir: str) -> None:
+    """Every query in one read transaction (one snapshot), each to ``OUT_DIR/<name>.arrow``."""
+    _execute(con, "BEGIN")
     try:
-        _execute(con, "BEGIN")
         for name, sql in queries.items():
             table = _query(con, sql)
             path = str(Path(out_dir) / f"{name}.arrow")
             with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
                 writer.write_table(table)
+    finally:
         _execute(con, "ROLLBACK")
+
+
+def read(db: str, out_dir: str) -> None:
+    queries: dict[str, str] = json.load(sys.stdin)
+    database, con = _connect(db)
+    try:
+        _read_into(con, queries, out_dir)
     finally:
         con.close()
         database.close()
@@ -126,9 +142,9 @@ def _append(con: Any, table: str, data: pa.Table, batch_rows: int, done: int) ->
     return done
 
 
-def write(db: str, batch_rows: int, parent: int) -> None:
+def serve(db: str, batch_rows: int, parent: int) -> None:
     _die_with(parent)
-    line = sys.stdin.readline().strip()
+    line = sys.stdin.readline().rstrip("\n")
     if not line:
         return
     database, con = _connect(db)
@@ -138,10 +154,18 @@ def write(db: str, batch_rows: int, parent: int) -> None:
     try:
         done = 0
         while line:
-            table, path = line.split("\t", 1)
-            data = pa.ipc.open_file(pa.memory_map(path)).read_all()
-            done = _append(con, table, data, batch_rows, done)
-            line = sys.stdin.readline().strip()
+            command, rest = line.split("\t", 1)
+            if command == "read":
+                out_dir, queries = rest.split("\t", 1)
+                _read_into(con, json.loads(queries), out_dir)
+                print("read done", flush=True)
+            elif command == "write":
+                table, path = rest.split("\t", 1)
+                data = pa.ipc.open_file(pa.memory_map(path)).read_all()
+                done = _append(con, table, data, batch_rows, done)
+            else:
+                raise ValueError(f"unknown command {command!r}")
+            line = sys.stdin.readline().rstrip("\n")
     finally:
         con.close()
         database.close()
@@ -151,8 +175,8 @@ def main(argv: list[str]) -> None:
     command = argv[0] if argv else ""
     if command == "read" and len(argv) == 3:
         read(argv[1], argv[2])
-    elif command == "write" and len(argv) == 4:
-        write(argv[1], int(argv[2]), int(argv[3]))
+    elif command == "serve" and len(argv) == 4:
+        serve(argv[1], int(argv[2]), int(argv[3]))
     else:
         sys.exit(__doc__)
 
