@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fenji.engine.labels import label_order
 from fenji.engine.summary import Summary, summarize
@@ -266,15 +267,17 @@ class RunRows:
         for name, table in tables.items():
             self._con.register(name, table)
         self._con.execute("SET enable_external_access = false")
-        long = " UNION ALL ".join(
-            _dimension_select(policy, dim, result.schema) for dim in policy.dimensions
-        )
+        self._run_id = int(run_id)
         # Steps with nothing to do (no baseline, no override) are left out of the query.
-        self._sql = APPLY_SQL.format(
-            long=long,
-            decided=HYSTERESIS_SQL if tables["baseline"].num_rows else NO_HYSTERESIS_SQL,
-            overridden=OVERRIDES_SQL if tables["overrides"].num_rows else NO_OVERRIDES_SQL,
-            run_id=int(run_id),
+        self._decided = HYSTERESIS_SQL if tables["baseline"].num_rows else NO_HYSTERESIS_SQL
+        self._overridden = OVERRIDES_SQL if tables["overrides"].num_rows else NO_OVERRIDES_SQL
+
+    def _sql(self, schema: pa.Schema) -> str:
+        long = " UNION ALL ".join(
+            _dimension_select(self.policy, dim, schema) for dim in self.policy.dimensions
+        )
+        return APPLY_SQL.format(
+            long=long, decided=self._decided, overridden=self._overridden, run_id=self._run_id
         )
 
     def __enter__(self) -> RunRows:
@@ -298,14 +301,25 @@ class RunRows:
         return [ids.slice(i, size) for i in range(0, ids.num_rows, size)]
 
     def parts(self) -> Iterator[pa.Table]:
-        """The rows, part after part (each in index order, the parts in id order)."""
-        for ids in self._id_ranges():
-            self._con.register("customer_ids", ids)
-            part = self._con.sql(self._sql).to_arrow_table().select(list(RESULT_COLUMNS))
-            if part.num_rows:
-                self._parts.append(part)
-                yield part
-        self._con.register("customer_ids", self.customer_ids)
+        """The rows, part after part (each in index order, the parts in id order), each made
+        from the result rows of its customers alone."""
+        ranges = self._id_ranges()
+        try:
+            for ids in ranges:
+                rows = self.result
+                if len(ranges) > 1:
+                    mine = pc.is_in(rows.column("customer_id"), value_set=ids.column("customer_id"))
+                    rows = rows.filter(mine)
+                self._con.register("result", rows)
+                self._con.register("customer_ids", ids)
+                part = self._con.sql(self._sql(rows.schema)).to_arrow_table()
+                part = part.select(list(RESULT_COLUMNS))
+                if part.num_rows:
+                    self._parts.append(part)
+                    yield part
+        finally:
+            self._con.register("result", self.result)
+            self._con.register("customer_ids", self.customer_ids)
 
     def finish(self) -> Applied:
         """What the parts made: every row, the counts of held and overridden labels per
@@ -314,8 +328,8 @@ class RunRows:
         rows = (
             pa.concat_tables(self._parts)
             if self._parts
-            else self._con.sql(self._sql).to_arrow_table().select(list(RESULT_COLUMNS))
-        )
+            else self._con.sql(self._sql(self.result.schema)).to_arrow_table()
+        ).select(list(RESULT_COLUMNS))
         con = self._con
         con.register("applied", rows)
         held: dict[str, int] = {}

@@ -31,6 +31,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -342,7 +343,7 @@ class RowWriter:
     def __init__(self, *, pass_fds: Sequence[int] = ()) -> None:
         self._proc: subprocess.Popen[str] | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: _CopyPool | None = None
         self._futures: list[Future[int]] = []
         self._tables: list[str] = []
         self._done = 0  # rows written synchronously (in the caller's transaction)
@@ -382,7 +383,7 @@ class RowWriter:
             self._send_to_worker(table, data)
         elif connection.vendor == "postgresql" and direct_access():
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(COPY_STREAMS, thread_name_prefix="fenji-copy")
+                self._pool = _CopyPool(postgres_conninfo())
             self._futures += _copy_postgres_parallel(self._pool, table, data)
         elif connection.vendor == "postgresql":
             _copy_postgres(table, data, None)
@@ -471,7 +472,7 @@ class RowWriter:
 
     def _cleanup(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.close()
             self._pool = None
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -545,33 +546,62 @@ def _copy_postgres(table: str, data: pa.Table, on_batch: Callable[[int], None] |
             on_batch(done)
 
 
-def _copy_part(sql: str, part: pa.Table) -> int:
-    import psycopg
+class _CopyPool:
+    """``COPY_STREAMS`` threads, each with a connection of its own kept for every part it
+    writes (a new connection per part cost a backend start and cold caches each time)."""
 
-    with psycopg.connect(postgres_conninfo()) as con:
-        # The rows of a run become durable with its publishing commit, which flushes the log
-        # up to itself: these commits need not wait for the disk.
-        con.execute("SET synchronous_commit TO OFF")
-        with con.cursor().copy(sql) as copy:
-            copy.write(_csv(part))
-        con.commit()
-    return int(part.num_rows)
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self._threads = ThreadPoolExecutor(COPY_STREAMS, thread_name_prefix="fenji-copy")
+        self._local = threading.local()
+        self._connections: list[Any] = []
+
+    def _connection(self) -> Any:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            import psycopg
+
+            con = psycopg.connect(self.conninfo)
+            # The rows of a run become durable with its publishing commit, which flushes the
+            # log up to itself: these commits need not wait for the disk.
+            con.execute("SET synchronous_commit TO OFF")
+            con.commit()
+            self._local.con = con
+            self._connections.append(con)
+        return con
+
+    def _copy(self, sql: str, part: pa.Table) -> int:
+        con = self._connection()
+        try:
+            with con.cursor().copy(sql) as copy:
+                copy.write(_csv(part))
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        return int(part.num_rows)
+
+    def submit(self, sql: str, part: pa.Table) -> Future[int]:
+        return self._threads.submit(self._copy, sql, part)
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
+        for con in self._connections:
+            with contextlib.suppress(Exception):
+                con.close()
+        self._connections.clear()
 
 
-def _copy_postgres_parallel(
-    pool: ThreadPoolExecutor, table: str, data: pa.Table
-) -> list[Future[int]]:
-    """COPY ... FROM STDIN on connections of their own, started now in ``pool``: a table of at
-    least ``PARALLEL_COPY_ROWS`` rows in ``COPY_STREAMS`` parts at the same time, a smaller
-    one whole. Each future gives the rows its part wrote."""
+def _copy_postgres_parallel(pool: _CopyPool, table: str, data: pa.Table) -> list[Future[int]]:
+    """COPY ... FROM STDIN on the pool's connections, started now: a table of at least
+    ``PARALLEL_COPY_ROWS`` rows in ``COPY_STREAMS`` parts at the same time, a smaller one
+    whole. Each future gives the rows its part wrote."""
     if not data.num_rows:
         return []
     streams = COPY_STREAMS if data.num_rows >= PARALLEL_COPY_ROWS else 1
     size = -(-data.num_rows // streams)
     sql = _copy_sql(table, data)
-    return [
-        pool.submit(_copy_part, sql, data.slice(i, size)) for i in range(0, data.num_rows, size)
-    ]
+    return [pool.submit(sql, data.slice(i, size)) for i in range(0, data.num_rows, size)]
 
 
 def _for_sqlite(batch: pa.Table) -> pa.Table:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 
 from fenji.web.customers.models import BusinessLine, Customer
+from fenji.web.evaluations.fields import RowIdField
 from fenji.web.policies.models import Policy, PolicyVersion
 
 
@@ -76,6 +77,7 @@ class RunResult(models.Model):
     ``computed_label`` is what the policy gave; ``label`` what applies after hysteresis and
     overrides. Both are kept so that every change can be explained."""
 
+    id = RowIdField(primary_key=True)
     run = models.ForeignKey(
         EvaluationRun,
         on_delete=models.CASCADE,
@@ -162,6 +164,7 @@ class RunCustomer(models.Model):
     Pareto curve, and the customer page's metrics and their history, are read without
     re-evaluating anything. ``metrics`` maps metric names to exact values as text."""
 
+    id = RowIdField(primary_key=True)
     run = models.ForeignKey(
         EvaluationRun,
         on_delete=models.CASCADE,
