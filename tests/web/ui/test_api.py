@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from fenji.web.accounts.models import AuditEntry
 from fenji.web.api.models import ApiToken
-from fenji.web.api.rundiff import scoped_diff
 from fenji.web.api.services import key_hash, token_create
 from fenji.web.customers.models import Customer
 from fenji.web.evaluations.models import EvaluationRun, Override
+from fenji.web.evaluations.scoped_diff import scoped_diff
 from fenji.web.evaluations.selectors import run_diff
 
 from ..ui_world import World

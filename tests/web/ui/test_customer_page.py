@@ -45,7 +45,11 @@ def label_rows(text: str) -> dict[tuple[str, str], dict[str, str]]:
     for dim, line, label, source, cells in pattern.findall(text):
         why = re.search(r'data-testid="label-why">(.*?)</div>', cells, re.S)
         gap = re.search(r'data-testid="label-gap">(.*?)</div>', cells, re.S)
-        nxt = re.search(r'data-testid="label-next">\s*<span class="badge[^"]*">([^<]*)<', cells)
+        nxt = re.search(
+            r'data-testid="label-next">\s*(?:<div[^>]*data-testid="label-next-from">[^<]*</div>'
+            r'\s*)?<span class="badge[^"]*">([^<]*)<',
+            cells,
+        )
         rows[(dim, line)] = {
             "label": label,
             "source": source,
@@ -213,6 +217,13 @@ def test_a_held_label_shows_what_was_computed_and_how_long_it_is_held(
     assert f">{result.computed_label}<" in cells
     assert f"The policy computed {result.computed_label}; {result.label} is held" in cells
     assert f"({result.held_runs} so far)" in cells
+    # and the next tier is said to be the computed label's, not the held one's
+    assert f"from the computed {result.computed_label}" in cells
+    assert rows[(result.dimension, "")]["next"] == result.next_label
+    computed = RunResult.objects.filter(run=result.run, source="computed").first()
+    assert computed is not None
+    shown = label_rows(body(client.get(url(computed.customer.external_id))))
+    assert "label-next-from" not in shown[(computed.dimension, "")]["cells"]
 
 
 def test_history_lists_each_change_with_its_why(world: World, client_as: ClientAs) -> None:
@@ -368,6 +379,7 @@ def test_override_is_audited_and_takes_effect_at_the_next_run(
     assert (row["label"], row["source"]) == ("A", "override")
     assert 'data-testid="label-override"' in row["cells"]
     assert f">{applied.computed_label}<" in row["cells"]
+    assert 'data-testid="label-next-from"' in row["cells"]
     assert "战略客户，总部要求保级" in row["cells"]
     assert "admin" in row["cells"]
     assert expires.isoformat() in row["cells"]

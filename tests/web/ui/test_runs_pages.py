@@ -20,8 +20,8 @@ from django.utils import timezone
 from fenji.web.accounts.models import AuditEntry
 from fenji.web.evaluations.background import Launch
 from fenji.web.evaluations.models import EvaluationRun, RunStatus
-from fenji.web.evaluations.run_selectors import scoped_diff
 from fenji.web.evaluations.run_views import last_month_end
+from fenji.web.evaluations.scoped_diff import scoped_diff
 from fenji.web.evaluations.selectors import run_diff, running_run
 from fenji.web.evaluations.services import evaluation_run_start
 
@@ -214,7 +214,7 @@ def test_the_scoped_diff_of_someone_who_sees_everyone_is_the_bulk_diff(
 ) -> None:
     run = EvaluationRun.objects.select_related("previous", "policy_version").get(pk=april.pk)
     bulk = run_diff(run=run, lang="zh")
-    mine = scoped_diff(run=run, user=world.users["admin"], lang="zh")
+    mine = scoped_diff(run=run, previous=run.previous, user=world.users["admin"], lang="zh")
     assert mine.dimensions == bulk.dimensions
     assert mine.movers == bulk.movers
     assert mine.movers_total == bulk.movers_total > 0

@@ -8,19 +8,17 @@ narrowed with :func:`~fenji.web.accounts.access.scope` (the customer list itself
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from fenji.engine.labels import label_order
-from fenji.policy.models import Policy as PolicyModel
-from fenji.policy.validate import parse_policy
 from fenji.web.accounts.access import scope, visible_customers
 from fenji.web.api.models import ApiToken
 from fenji.web.customers.models import Customer
 from fenji.web.evaluations.models import EvaluationRun, Publication, RunResult
+from fenji.web.evaluations.scoped_diff import run_policy
 from fenji.web.evaluations.selectors import HistoryEntry, label_history
 from fenji.web.policies.models import Policy, PolicyVersion
 
@@ -72,19 +70,6 @@ def policy_list() -> QuerySet[Policy]:
         .annotate(published_version=Subquery(published.values("version")[:1]))
         .order_by("name")
     )
-
-
-@functools.lru_cache(maxsize=32)
-def _parsed(version_id: int, name: str, version: int, yaml_text: str) -> PolicyModel:
-    return parse_policy(yaml_text, file=f"{name} v{version}")
-
-
-def run_policy(run: EvaluationRun) -> PolicyModel:
-    """The parsed policy version ``run`` evaluated. Stored versions never change, so the parse
-    is kept per version (the text is part of the key all the same); no query beyond the run's
-    own ``select_related`` of its policy and version."""
-    v = run.policy_version
-    return _parsed(v.pk, run.policy.name, v.version, v.yaml)
 
 
 @dataclass(frozen=True)

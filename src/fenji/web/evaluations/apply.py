@@ -345,33 +345,3 @@ class RunRows:
             con.execute(f"CREATE TEMP TABLE labelled AS {_labelled(self.policy, self.result)}")
             summary = summarize(self.policy, self.as_of, con, "labelled", self.lang)
         return Applied(rows=rows, held=held, overridden=overridden, summary=summary)
-
-
-def apply_run(
-    *,
-    policy: PolicyModel,
-    result: pa.Table,
-    customer_ids: pa.Table,
-    line_ids: pa.Table,
-    run_id: int,
-    baseline: pa.Table | None = None,
-    overrides: pa.Table | None = None,
-    as_of: str = "",
-    lang: str = "zh",
-) -> Applied:
-    """The result rows of run ``run_id`` from the engine's ``result`` table, all at once."""
-    with RunRows(
-        policy=policy,
-        result=result,
-        customer_ids=customer_ids,
-        line_ids=line_ids,
-        run_id=run_id,
-        baseline=baseline,
-        overrides=overrides,
-        as_of=as_of,
-        lang=lang,
-        part_rows=max(result.num_rows * max(len(policy.dimensions), 1), 1),
-    ) as rows:
-        for _ in rows.parts():
-            pass
-        return rows.finish()

@@ -74,6 +74,28 @@ class RunDiff:
     movers: list[Move] = field(default_factory=list)
     movers_total: int = 0
 
+    @classmethod
+    def between(
+        cls,
+        run: EvaluationRun,
+        previous: EvaluationRun | None,
+        *,
+        dimensions: list[DimensionDiff],
+        movers: list[Move],
+        movers_total: int,
+    ) -> RunDiff:
+        """The diff of evaluation run ``run`` from ``previous`` (None: its first run)."""
+        return cls(
+            run_id=run.pk,
+            previous_id=previous.pk if previous is not None else None,
+            policy=run.policy.name,
+            as_of=run.as_of.isoformat(),
+            previous_as_of=previous.as_of.isoformat() if previous is not None else None,
+            dimensions=dimensions,
+            movers=movers,
+            movers_total=movers_total,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -250,12 +272,9 @@ def compute_diff(
         )
         for r in moved
     ]
-    return RunDiff(
-        run_id=run.pk,
-        previous_id=previous.pk if previous is not None else None,
-        policy=run.policy.name,
-        as_of=run.as_of.isoformat(),
-        previous_as_of=previous.as_of.isoformat() if previous is not None else None,
+    return RunDiff.between(
+        run,
+        previous,
         dimensions=dimensions,
         movers=movers,
         movers_total=int(total[0]) if total else 0,

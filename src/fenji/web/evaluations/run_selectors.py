@@ -5,7 +5,8 @@ A run grades every customer, but a sales rep may only see their own: counts, sha
 migration matrix and the customers who moved are all computed over the rows that
 :func:`~fenji.web.accounts.access.scope` leaves. An administrator sees every row, so their
 diff is the bulk one of :mod:`fenji.web.evaluations.diff` (Arrow and DuckDB); everyone else's
-is computed here from their own rows, which are few, with the same rules and ordering.
+is :func:`~fenji.web.evaluations.scoped_diff.scoped_diff` of their own rows, with the same
+rules and ordering.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any
 from django.db.models import Count, QuerySet
 
 from fenji.web.accounts.access import scope, visible_owners
-from fenji.web.evaluations.diff import Move, RunDiff, dimension_diffs, label_orders
+from fenji.web.evaluations.diff import RunDiff, label_orders
 from fenji.web.evaluations.models import EvaluationRun, RunResult, RunStatus
+from fenji.web.evaluations.scoped_diff import scoped_diff
 from fenji.web.evaluations.selectors import run_diff, run_list
 from fenji.web.policies.models import Policy
 from fenji.web.policies.services import parsed_policy
@@ -142,100 +144,4 @@ def run_changes(
         return None
     if sees_everything(user=user):
         return run_diff(run=run, previous=run.previous, movers_limit=movers_limit, lang=lang)
-    return scoped_diff(run=run, user=user, lang=lang, movers_limit=movers_limit)
-
-
-def scoped_diff(
-    *, run: EvaluationRun, user: Any, lang: str, movers_limit: int | None = None
-) -> RunDiff:
-    """The diff of :func:`~fenji.web.evaluations.diff.compute_diff`, over the rows of both
-    runs that ``user`` may see: the same counts, matrix and movers' order, from one query."""
-    previous = run.previous
-    policies = [parsed_policy(run.policy_version)]
-    if previous is not None:
-        policies.append(parsed_policy(previous.policy_version))
-    order, titles = label_orders(policies, lang)
-    ids = [run.pk] if previous is None else [run.pk, previous.pk]
-    rows = scope(RunResult.objects.filter(run_id__in=ids), user=user).values_list(
-        "run_id",
-        "customer_id",
-        "business_line_id",
-        "dimension",
-        "label",
-        "why",
-        "source",
-        "customer__external_id",
-        "customer__name",
-        "business_line__code",
-    )
-    before: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    after: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    for row in rows.order_by():
-        (before if row[0] != run.pk else after)[(row[1], row[2], row[3])] = row
-    ranks = {dim: {label: i for i, label in enumerate(names)} for dim, names in order.items()}
-    cells: dict[str, dict[tuple[str | None, str | None], int]] = {}
-    moves: list[tuple[tuple[Any, ...], Move]] = []
-    for key in before.keys() | after.keys():
-        a, b = before.get(key), after.get(key)
-        dim = key[2]
-        from_label, to_label = (a[4] if a else None), (b[4] if b else None)
-        pair = cells.setdefault(dim, {})
-        pair[(from_label, to_label)] = pair.get((from_label, to_label), 0) + 1
-        if from_label is None or to_label is None or from_label == to_label:
-            continue
-        assert a is not None
-        assert b is not None
-        rank = ranks.get(dim, {})
-        steps = (
-            rank[from_label] - rank[to_label] if from_label in rank and to_label in rank else None
-        )
-        move = Move(
-            customer_id=b[7],
-            customer_name=b[8],
-            business_line=b[9],
-            dimension=dim,
-            from_label=from_label,
-            to_label=to_label,
-            steps=steps,
-            why_before=a[5],
-            why_after=b[5],
-            source_before=a[6],
-            source_after=b[6],
-        )
-        sort_key = (
-            steps is None,
-            -abs(steps) if steps is not None else 0,
-            steps if steps is not None else 0,
-            move.customer_id,
-            move.business_line is not None,
-            move.business_line or "",
-            dim,
-        )
-        moves.append((sort_key, move))
-    moves.sort(key=lambda m: m[0])
-    movers = [m for _, m in moves]
-    return RunDiff(
-        run_id=run.pk,
-        previous_id=previous.pk if previous is not None else None,
-        policy=run.policy.name,
-        as_of=run.as_of.isoformat(),
-        previous_as_of=previous.as_of.isoformat() if previous is not None else None,
-        dimensions=dimension_diffs(
-            [
-                (dim, a, b, _steps(ranks.get(dim, {}), a, b), n)
-                for dim, pairs in cells.items()
-                for (a, b), n in pairs.items()
-            ],
-            order,
-            titles,
-        ),
-        movers=movers if movers_limit is None else movers[:movers_limit],
-        movers_total=len(movers),
-    )
-
-
-def _steps(rank: dict[str, int], a: str | None, b: str | None) -> int | None:
-    """Tiers moved up (positive) from ``a`` to ``b``; None when either is unranked."""
-    if a is None or b is None or a not in rank or b not in rank:
-        return None
-    return rank[a] - rank[b]
+    return scoped_diff(run=run, previous=run.previous, user=user, lang=lang, limit=movers_limit)

@@ -118,13 +118,21 @@ def _running_message(policy: str) -> tuple[str, int | None]:
     )
 
 
+#: How long a run waits for a busy lock before it refuses: a run killed a moment ago lets its
+#: lock go only when its worker process (which holds the lock too) has died in turn.
+LOCK_GRACE_SECONDS = 2.0
+
+
 @contextlib.contextmanager
 def _exclusive(policy: str) -> Iterator[RunLock]:
     """Hold the run lock of ``policy``, or raise :class:`RunRefused` naming the run."""
     lock = run_lock(policy)
-    if not lock.try_acquire():
-        message, run_id = _running_message(policy)
-        raise RunRefused(message, running_run_id=run_id)
+    deadline = time.monotonic() + LOCK_GRACE_SECONDS
+    while not lock.try_acquire():
+        if time.monotonic() >= deadline:
+            message, run_id = _running_message(policy)
+            raise RunRefused(message, running_run_id=run_id)
+        time.sleep(0.05)
     try:
         yield lock
     finally:

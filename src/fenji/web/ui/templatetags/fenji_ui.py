@@ -83,7 +83,7 @@ def label_badge(label: Any, rank: int | None = None, source: str = "") -> str:
     """A label as a coloured badge; ``rank`` (0 = best) picks the colour, ``source`` marks a
     held or overridden label."""
     if label in (None, ""):
-        return format_html('<span class="badge badge-none">—</span>')
+        return format_html('<span class="badge badge-none">{}</span>', "—")
     tone = "x" if rank is None else str(min(int(rank), 5))
     mark = {"override": " badge-override", "held": " badge-held"}.get(source, "")
     return format_html('<span class="badge badge-{}{}">{}</span>', tone, mark, label)

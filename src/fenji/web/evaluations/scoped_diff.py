@@ -1,0 +1,158 @@
+"""A run's diff as one user may see it: counts and movers over their own customers only.
+
+:func:`fenji.web.evaluations.selectors.run_diff` compares whole runs (in DuckDB, fast on the
+full company). A manager or rep must not learn how many of *other* people's customers went up
+or down, so for them the same figures are computed from their scoped rows: two queries of
+(customer, line, dimension, label), joined here, then the explanations of the movers shown
+only (one query; a page of the API, the first movers of the run page). The counting itself is
+:mod:`fenji.web.evaluations.diff`'s, so both paths agree by construction (tests compare them
+for an administrator). The run page and the REST API both use this one.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from fenji.policy.models import Policy as PolicyModel
+from fenji.policy.validate import parse_policy
+from fenji.web.accounts.access import scope
+from fenji.web.customers.models import BusinessLine
+from fenji.web.evaluations.diff import Move, RunDiff, dimension_diffs, label_ranks
+from fenji.web.evaluations.models import EvaluationRun, RunResult
+
+Key = tuple[int, int | None, str]
+#: Customers named in one ``IN`` list at most (SQLite takes 32,766 parameters); beyond, the
+#: explanations of both runs are read whole and picked here.
+MAX_LISTED = 5000
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(version_id: int, name: str, version: int, yaml_text: str) -> PolicyModel:
+    return parse_policy(yaml_text, file=f"{name} v{version}")
+
+
+def run_policy(run: EvaluationRun) -> PolicyModel:
+    """The parsed policy version ``run`` evaluated. Stored versions never change, so the parse
+    is kept per version (the text is part of the key all the same); no query beyond the run's
+    own ``select_related`` of its policy and version."""
+    v = run.policy_version
+    return _parsed(v.pk, run.policy.name, v.version, v.yaml)
+
+
+def _labels(run: EvaluationRun | None, user: Any) -> dict[Key, tuple[str | None, str, str, str]]:
+    """(customer, line, dimension) -> (label, source, external id, name) of ``user``'s rows."""
+    if run is None:
+        return {}
+    rows = scope(RunResult.objects.filter(run=run), user=user).values_list(
+        "customer_id",
+        "business_line_id",
+        "dimension",
+        "label",
+        "source",
+        "customer__external_id",
+        "customer__name",
+    )
+    return {(c, b, d): (label, src, ext, name) for c, b, d, label, src, ext, name in rows}
+
+
+def scoped_diff(
+    *,
+    run: EvaluationRun,
+    previous: EvaluationRun | None,
+    user: Any,
+    lang: str = "zh",
+    limit: int | None = None,
+    offset: int = 0,
+) -> RunDiff:
+    """The diff of ``run`` from ``previous`` over the rows ``user`` may see: every count, and
+    ``limit`` movers from ``offset`` (all of them when ``limit`` is None), biggest movements
+    first; ``movers_total`` counts them all."""
+    policies = [run_policy(run)]
+    if previous is not None:
+        policies.append(run_policy(previous))
+    ranks_table, order, titles = label_ranks(policies, lang)
+    rank = {
+        (d, label): r
+        for d, label, r in zip(
+            ranks_table.column("dimension").to_pylist(),
+            ranks_table.column("label").to_pylist(),
+            ranks_table.column("rank").to_pylist(),
+            strict=True,
+        )
+    }
+    after = _labels(run, user)
+    before = _labels(previous, user)
+    cells: dict[tuple[str, str | None, str | None, int | None], int] = {}
+    changed: list[tuple[Key, int | None]] = []
+    for key in after.keys() | before.keys():
+        a = before.get(key, (None,))[0]
+        b = after.get(key, (None,))[0]
+        ra, rb = rank.get((key[2], a)), rank.get((key[2], b))
+        steps = ra - rb if ra is not None and rb is not None else None
+        cell = (key[2], a, b, steps)
+        cells[cell] = cells.get(cell, 0) + 1
+        if a is not None and b is not None and a != b:
+            changed.append((key, steps))
+    dimensions = dimension_diffs([(*cell, n) for cell, n in cells.items()], order, titles)
+    names = {line.pk: line.code for line in _lines(changed)}
+
+    def sort_key(item: tuple[Key, int | None]) -> tuple[Any, ...]:
+        (customer_id, line_id, dim), steps = item
+        line = names.get(line_id) if line_id is not None else None
+        return (
+            steps is None,
+            -abs(steps) if steps is not None else 0,
+            steps if steps is not None else 0,
+            after[(customer_id, line_id, dim)][2],
+            line is not None,
+            line or "",
+            dim,
+        )
+
+    changed.sort(key=sort_key)
+    page = changed[offset:] if limit is None else changed[offset : offset + limit]
+    whys = _whys(run, previous, [k for k, _ in page])
+    movers = []
+    for key, steps in page:
+        label_after, source_after, external_id, name = after[key]
+        label_before, source_before, _, _ = before[key]
+        movers.append(
+            Move(
+                customer_id=external_id,
+                customer_name=name,
+                business_line=names.get(key[1]) if key[1] is not None else None,
+                dimension=key[2],
+                from_label=str(label_before),
+                to_label=str(label_after),
+                steps=steps,
+                why_before=whys.get((previous.pk if previous else 0, *key), ""),
+                why_after=whys.get((run.pk, *key), ""),
+                source_before=source_before,
+                source_after=source_after,
+            )
+        )
+    return RunDiff.between(
+        run, previous, dimensions=dimensions, movers=movers, movers_total=len(changed)
+    )
+
+
+def _lines(changed: list[tuple[Key, int | None]]) -> list[BusinessLine]:
+    ids = {key[1] for key, _ in changed if key[1] is not None}
+    return list(BusinessLine.objects.filter(pk__in=ids)) if ids else []
+
+
+def _whys(
+    run: EvaluationRun, previous: EvaluationRun | None, keys: list[Key]
+) -> dict[tuple[int, int, int | None, str], str]:
+    """The explanations of the movers shown, from both runs (one query)."""
+    if not keys:
+        return {}
+    runs = [run.pk] + ([previous.pk] if previous is not None else [])
+    rows = RunResult.objects.filter(run_id__in=runs)
+    customers = {k[0] for k in keys}
+    if len(customers) <= MAX_LISTED:
+        rows = rows.filter(customer_id__in=customers)
+    values = rows.values_list("run_id", "customer_id", "business_line_id", "dimension", "why")
+    wanted = set(keys)
+    return {(r, c, b, d): why for r, c, b, d, why in values if (c, b, d) in wanted}
