@@ -295,3 +295,36 @@ def test_queries_of_the_imports_list_do_not_grow_with_imports(
     with django_assert_max_num_queries(6):  # type: ignore[attr-defined]
         response = admin.get(IMPORTS)
     assert response.content.decode().count("<tr data-entry=") == 4
+
+
+# --- retention ------------------------------------------------------------------------------
+
+
+def test_uploads_older_than_the_retention_are_removed_by_the_next_upload(
+    world: World, client_as: Callable[[str], Client], upload_dir: Path, settings: object
+) -> None:
+    import os
+    import time
+
+    settings.FENJI_UPLOAD_KEEP_DAYS = 30  # type: ignore[attr-defined]
+    admin = client_as("admin")
+    old = upload(admin, csv_file(GOOD_ROWS))
+    recent = upload(admin, csv_file(GOOD_ROWS))
+    # given an upload last touched 31 days ago, one 29 days ago, and a folder not of ours
+    month = 86400 * 31
+    os.utime(upload_dir / old, (time.time() - month, time.time() - month))
+    os.utime(upload_dir / recent, (time.time() - 86400 * 29, time.time() - 86400 * 29))
+    stranger = upload_dir / "notes"
+    stranger.mkdir()
+    os.utime(stranger, (time.time() - month, time.time() - month))
+
+    # when another file is uploaded
+    newest = upload(admin, csv_file(GOOD_ROWS))
+
+    # then the old upload is gone (its page too), the others are kept
+    assert not (upload_dir / old).exists()
+    assert upload_get(token=old) is None
+    assert admin.get(reverse("facts:import_detail", args=[old])).status_code == 404
+    assert upload_get(token=recent) is not None
+    assert upload_get(token=newest) is not None
+    assert stranger.is_dir()

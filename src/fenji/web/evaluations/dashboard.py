@@ -347,9 +347,10 @@ def _history(*, user: Any, runs: list[tuple[int, date]], selection: Selection) -
     """Label counts of the visible customers per as-of date, in one GROUP BY over the runs."""
     rows = (
         visible_rows(
-            RunResult.objects.filter(dimension=selection.dimension),
+            RunResult.objects.all(),
             user=user,
             run_ids=[i for i, _ in runs],
+            dimension=selection.dimension,
         )
         .order_by()
         .values("run_id", "label")
@@ -373,7 +374,7 @@ def dashboard_build(*, user: Any, selection: Selection) -> Dashboard | None:
     if run is None or selection.dimension is None:
         return None
     results = visible_rows(
-        RunResult.objects.filter(dimension=selection.dimension), user=user, run_ids=[run.pk]
+        RunResult.objects.all(), user=user, run_ids=[run.pk], dimension=selection.dimension
     )
     revenues = visible_rows(
         RunCustomer.objects.filter(revenue__isnull=False), user=user, run_ids=[run.pk]

@@ -85,7 +85,7 @@ def _pairs_sql(
 ) -> tuple[str, tuple[Any, ...]]:
     """Per visible customer (and line): label and rank in the previous run and in this one."""
     rows = visible_rows(
-        RunResult.objects.filter(dimension=dimension), user=user, run_ids=[run_id, previous_id]
+        RunResult.objects.all(), user=user, run_ids=[run_id, previous_id], dimension=dimension
     )
     in_run = {"previous": previous_id, "current": run_id}
     pairs = (
@@ -199,10 +199,11 @@ def _described(
     if not moves:
         return []
     rows = rows_of_customers(
-        RunResult.objects.filter(dimension=dimension),
+        RunResult.objects.all(),
         user=user,
         run_id=run_id,
         customer_ids=sorted({m[3] for m in moves}),
+        dimension=dimension,
     ).values_list(
         "customer_id",
         "business_line_id",

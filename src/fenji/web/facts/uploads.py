@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import tempfile
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,6 +47,10 @@ from fenji.web.facts.services import import_file
 EXTENSIONS: Final = (".csv", ".txt", ".xlsx", ".xlsm", ".parquet")
 #: Largest upload by default, in megabytes (``FENJI_UPLOAD_MAX_MB``).
 DEFAULT_MAX_MB: Final = 50
+#: Days an upload's folder (the file, its outcome, its error file) is kept by default
+#: (``FENJI_UPLOAD_KEEP_DAYS``): uploads hold customer data, which should not pile up on disk.
+#: What an import did stays in the audit log.
+DEFAULT_KEEP_DAYS: Final = 30
 #: Problems kept with an import's outcome, for its page.
 ISSUES_KEPT: Final = 50
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -145,6 +150,7 @@ def upload_save(
         raise UploadError(too_large_message(file.size))
     if not file.size:
         raise UploadError(_("The file is empty."))
+    uploads_prune()
     token = secrets.token_urlsafe(16)
     folder = upload_root() / token
     folder.mkdir(mode=0o700)
@@ -169,6 +175,36 @@ def upload_save(
     )
     upload.save()
     return upload
+
+
+def keep_days() -> float:
+    """How long uploads are kept (``FENJI_UPLOAD_KEEP_DAYS`` setting or environment)."""
+    configured = getattr(settings, "FENJI_UPLOAD_KEEP_DAYS", None)
+    if configured is None:
+        configured = os.environ.get("FENJI_UPLOAD_KEEP_DAYS", DEFAULT_KEEP_DAYS)
+    return float(configured)
+
+
+def uploads_prune(*, now: float | None = None) -> list[str]:
+    """Remove the upload folders last changed more than :func:`keep_days` ago; the tokens
+    removed. Only folders named like a token are touched, so nothing else in the folder (a
+    misconfigured ``FENJI_UPLOAD_DIR``) is ever deleted. Every new upload does this."""
+    root = upload_root()
+    cutoff = (time.time() if now is None else now) - keep_days() * 86400
+    removed: list[str] = []
+    for folder in root.iterdir():
+        if not _TOKEN.match(folder.name) or folder.is_symlink() or not folder.is_dir():
+            continue
+        try:
+            if folder.stat().st_mtime >= cutoff:
+                continue
+            if any(entry.is_dir() for entry in folder.iterdir()):
+                continue  # not an upload folder of ours
+            _remove(folder)
+        except OSError:  # another process removed it meanwhile, or it is in use
+            continue
+        removed.append(folder.name)
+    return removed
 
 
 def too_large_message(size: int) -> str:
