@@ -14,12 +14,13 @@ from typing import Any
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from fenji.engine.labels import label_order
-from fenji.web.accounts.access import scope, visible_customers
+from fenji.web.accounts.access import visible_customers
 from fenji.web.api.models import ApiToken
 from fenji.web.customers.models import Customer
 from fenji.web.evaluations.models import EvaluationRun, Publication, RunResult
 from fenji.web.evaluations.scoped_diff import run_policy
 from fenji.web.evaluations.selectors import HistoryEntry, label_history
+from fenji.web.evaluations.visible_rows import visible_rows
 from fenji.web.policies.models import Policy, PolicyVersion
 
 
@@ -85,7 +86,7 @@ class ScopedRunCounts:
 def run_counts(*, run: EvaluationRun, user: Any, lang: str = "zh") -> ScopedRunCounts:
     """Label counts of ``run`` over the customers ``user`` may see (two queries): a rep's
     numbers never include anybody else's customers."""
-    rows = scope(RunResult.objects.filter(run=run), user=user)
+    rows = visible_rows(RunResult.objects.all(), user=user, run_ids=[run.pk])
     cells = list(
         rows.values_list("dimension", "label", "source").annotate(n=Count("id")).order_by()
     )

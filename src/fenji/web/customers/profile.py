@@ -491,10 +491,13 @@ def policy_panels(*, user: Any, customer: Customer, today: date) -> list[PolicyP
         if publication is not None:
             runs[version.policy_id] = publication.run
     run_ids = [run.pk for run in runs.values()]
-    results = list(
+    # Sorted here, not by the database: with an ORDER BY, SQLite (no statistics) would rather
+    # read the run's (run, dimension, label) index in order than seek (run, customer).
+    results = sorted(
         scope(RunResult.objects.filter(run_id__in=run_ids, customer=customer), user=user)
         .select_related("business_line", "override", "override__author")
-        .order_by("dimension", "business_line__code")
+        .order_by(),
+        key=lambda r: (r.dimension, r.business_line.code if r.business_line else ""),
     )
     metric_rows = list(
         scope(

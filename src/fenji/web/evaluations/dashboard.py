@@ -42,7 +42,6 @@ from fenji.engine.labels import label_order
 from fenji.policy.models import Policy as PolicyModel
 from fenji.policy.validate import PolicyError, parse_policy
 from fenji.web.evaluations.dashboard_moves import Migration, Move, migration_between
-from fenji.web.evaluations.dashboard_rows import visible_rows
 from fenji.web.evaluations.models import (
     EvaluationRun,
     Publication,
@@ -50,6 +49,7 @@ from fenji.web.evaluations.models import (
     RunResult,
     RunStatus,
 )
+from fenji.web.evaluations.visible_rows import visible_rows
 from fenji.web.policies.models import PolicyVersion
 
 #: As-of dates shown in the label history.

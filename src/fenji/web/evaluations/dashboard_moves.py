@@ -24,8 +24,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Case, F, IntegerField, Max, Value, When
 
-from fenji.web.evaluations.dashboard_rows import rows_of_customers, visible_rows
 from fenji.web.evaluations.models import RunResult
+from fenji.web.evaluations.visible_rows import rows_of_customers, visible_rows
 
 #: Customers listed among the biggest upgrades and among the biggest downgrades.
 MOVERS = 10

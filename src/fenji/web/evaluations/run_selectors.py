@@ -16,11 +16,12 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from fenji.web.accounts.access import scope, visible_owners
+from fenji.web.accounts.access import visible_owners
 from fenji.web.evaluations.diff import RunDiff, label_orders
 from fenji.web.evaluations.models import EvaluationRun, RunResult, RunStatus
 from fenji.web.evaluations.scoped_diff import scoped_diff
 from fenji.web.evaluations.selectors import run_diff, run_list
+from fenji.web.evaluations.visible_rows import visible_rows
 from fenji.web.policies.models import Policy
 from fenji.web.policies.services import parsed_policy
 
@@ -76,7 +77,7 @@ def visible_customer_counts(*, runs: list[EvaluationRun], user: Any) -> dict[int
     if not ids or sees_everything(user=user):
         return {}
     rows = (
-        scope(RunResult.objects.filter(run_id__in=ids), user=user)
+        visible_rows(RunResult.objects.all(), user=user, run_ids=ids)
         .values("run_id")
         .annotate(n=Count("customer_id", distinct=True))
         .order_by()
@@ -105,7 +106,7 @@ def label_counts(*, run: EvaluationRun, user: Any, lang: str) -> list[DimensionC
     """Results of ``run`` per dimension and label among the customers ``user`` may see, in the
     policy's order (best label first), in one grouped query."""
     rows = (
-        scope(RunResult.objects.filter(run=run), user=user)
+        visible_rows(RunResult.objects.all(), user=user, run_ids=[run.pk])
         .values("dimension", "label")
         .annotate(n=Count("id"))
         .order_by()

@@ -16,10 +16,10 @@ from typing import Any
 
 from fenji.policy.models import Policy as PolicyModel
 from fenji.policy.validate import parse_policy
-from fenji.web.accounts.access import scope
 from fenji.web.customers.models import BusinessLine
 from fenji.web.evaluations.diff import Move, RunDiff, dimension_diffs, label_ranks
 from fenji.web.evaluations.models import EvaluationRun, RunResult
+from fenji.web.evaluations.visible_rows import visible_rows
 
 Key = tuple[int, int | None, str]
 #: Customers named in one ``IN`` list at most (SQLite takes 32,766 parameters); beyond, the
@@ -44,7 +44,7 @@ def _labels(run: EvaluationRun | None, user: Any) -> dict[Key, tuple[str | None,
     """(customer, line, dimension) -> (label, source, external id, name) of ``user``'s rows."""
     if run is None:
         return {}
-    rows = scope(RunResult.objects.filter(run=run), user=user).values_list(
+    rows = visible_rows(RunResult.objects.all(), user=user, run_ids=[run.pk]).values_list(
         "customer_id",
         "business_line_id",
         "dimension",

@@ -38,12 +38,13 @@ import pyarrow as pa
 from fenji.engine.evaluate import evaluate_tables
 from fenji.policy.models import Policy as PolicyModel
 from fenji.policy.validate import PolicyError
-from fenji.web.accounts.access import scope, visible_customers, visible_owners
+from fenji.web.accounts.access import visible_customers, visible_owners
 from fenji.web.evaluations.diff import label_ranks
 from fenji.web.evaluations.errors import RunError
 from fenji.web.evaluations.facts import FactTables, read_facts
 from fenji.web.evaluations.models import EvaluationRun, RunResult
 from fenji.web.evaluations.selectors import published_run
+from fenji.web.evaluations.visible_rows import visible_rows
 from fenji.web.policies.models import PolicyVersion
 from fenji.web.policies.services import parsed_policy
 
@@ -232,7 +233,7 @@ def _baseline_rows(run: EvaluationRun | None, user: Any) -> pa.Table:
     if run is None:
         return BASELINE_SCHEMA.empty_table()
     rows = (
-        scope(RunResult.objects.filter(run_id=run.pk), user=user)
+        visible_rows(RunResult.objects.all(), user=user, run_ids=[run.pk])
         .order_by()
         .values_list(*BASELINE_SCHEMA.names)
     )

@@ -13,7 +13,9 @@ the right start and is left alone. PostgreSQL plans from its statistics and need
 (hiding an index from it made a rep's page slower, 0.35 s to 0.85 s), hence the table of
 engines below.
 
-The narrowing itself is :func:`~fenji.web.accounts.access.scope`, as everywhere.
+The narrowing itself is :func:`~fenji.web.accounts.access.scope`, as everywhere. The
+dashboard, the run pages, the API's run counts and diffs, and the policy simulation read the
+rows of runs through here.
 """
 
 from __future__ import annotations
