@@ -20,7 +20,7 @@ from fenji.web.customers.models import Customer
 from fenji.web.evaluations.models import EvaluationRun, Publication, RunResult
 from fenji.web.evaluations.scoped_diff import run_policy
 from fenji.web.evaluations.selectors import HistoryEntry, label_history
-from fenji.web.evaluations.visible_rows import visible_rows
+from fenji.web.evaluations.visible_rows import grouped_values, visible_rows
 from fenji.web.policies.models import Policy, PolicyVersion
 
 
@@ -87,9 +87,11 @@ def run_counts(*, run: EvaluationRun, user: Any, lang: str = "zh") -> ScopedRunC
     """Label counts of ``run`` over the customers ``user`` may see (two queries): a rep's
     numbers never include anybody else's customers."""
     rows = visible_rows(RunResult.objects.all(), user=user, run_ids=[run.pk])
-    cells = list(
-        rows.values_list("dimension", "label", "source").annotate(n=Count("id")).order_by()
-    )
+    grouped = grouped_values(rows, user=user, fields=["dimension", "label", "source"])
+    cells = [
+        (r["g_dimension"], r["g_label"], r["g_source"], r["n"])
+        for r in grouped.annotate(n=Count("id")).order_by()
+    ]
     customers = rows.values("customer_id").distinct().count()
     parsed = run_policy(run)
     counted: dict[str, dict[str | None, int]] = {}

@@ -21,7 +21,7 @@ from fenji.web.evaluations.diff import RunDiff, label_orders
 from fenji.web.evaluations.models import EvaluationRun, RunResult, RunStatus
 from fenji.web.evaluations.scoped_diff import scoped_diff
 from fenji.web.evaluations.selectors import run_diff, run_list
-from fenji.web.evaluations.visible_rows import visible_rows
+from fenji.web.evaluations.visible_rows import grouped_values, visible_rows
 from fenji.web.policies.models import Policy
 from fenji.web.policies.services import parsed_policy
 
@@ -105,15 +105,14 @@ class DimensionCounts:
 def label_counts(*, run: EvaluationRun, user: Any, lang: str) -> list[DimensionCounts]:
     """Results of ``run`` per dimension and label among the customers ``user`` may see, in the
     policy's order (best label first), in one grouped query."""
-    rows = (
-        visible_rows(RunResult.objects.all(), user=user, run_ids=[run.pk])
-        .values("dimension", "label")
-        .annotate(n=Count("id"))
-        .order_by()
+    rows = grouped_values(
+        visible_rows(RunResult.objects.all(), user=user, run_ids=[run.pk]),
+        user=user,
+        fields=["dimension", "label"],
     )
     counted: dict[str, dict[str | None, int]] = {}
-    for row in rows:
-        counted.setdefault(row["dimension"], {})[row["label"]] = row["n"]
+    for row in rows.annotate(n=Count("id")).order_by():
+        counted.setdefault(row["g_dimension"], {})[row["g_label"]] = row["n"]
     order, titles = label_orders([parsed_policy(run.policy_version)], lang)
     out: list[DimensionCounts] = []
     for dim in [*order, *sorted(set(counted) - set(order))]:

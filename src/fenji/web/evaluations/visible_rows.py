@@ -56,13 +56,27 @@ def _steered(queryset: QuerySet[M], user: Any) -> QuerySet[M]:
     return queryset.filter(customer_id__in=visible)
 
 
+def steers(user: Any) -> bool:
+    """Whether the rows ``user`` may see are read from their customers (see the docstring)."""
+    return visible_owners(user) is not None and STEER_FROM_CUSTOMERS.get(connection.vendor, False)
+
+
+def grouped_values(rows: QuerySet[M], *, user: Any, fields: Sequence[str]) -> QuerySet[M]:
+    """``rows.values(...)`` of ``fields`` for a GROUP BY, each value named ``g_<field>``. Where
+    the rows are read from their customers, the fields are grouped as expressions
+    (``+field``): grouped by the plain columns, SQLite reads the run's ``(run, dimension,
+    label)`` index whole because it gives that order, whatever the customers."""
+    if steers(user):
+        return rows.values(**{f"g_{f}": Func(F(f), template="+%(expressions)s") for f in fields})
+    return rows.values(**{f"g_{f}": F(f) for f in fields})
+
+
 def visible_rows(
     queryset: QuerySet[M], *, user: Any, run_ids: Sequence[int], dimension: str | None = None
 ) -> QuerySet[M]:
     """``queryset`` (of a model with ``run`` and ``customer``) narrowed to the runs
     ``run_ids``, to ``dimension`` when given, and to the customers ``user`` may see."""
-    some = visible_owners(user) is not None  # None: every customer, nothing to start from
-    steer = some and STEER_FROM_CUSTOMERS.get(connection.vendor, False)
+    steer = steers(user)  # not for a user who sees every customer: nothing to start from
     rows = _of_runs(queryset, list(run_ids), dimension=dimension, steer=steer)
     return _steered(rows, user) if steer else scope(rows, user=user)
 
