@@ -110,7 +110,7 @@ def _rows_sql(run_id: int) -> str:
     d = arrowdb.dialect()
     return (
         f"SELECT customer_id, business_line_id, dimension, {d.select('text', 'label')}, "
-        f"{d.select('text', 'why')}, {d.select('text', 'source')} "
+        f"{d.select('text', 'source')} "
         f"FROM {arrowdb.quote(RunResult._meta.db_table)} WHERE run_id = {int(run_id)}"
     )
 
@@ -123,7 +123,6 @@ def _rows(raw: pa.Table) -> pa.Table:
             ("business_line_id", "id", False),
             ("dimension", "text", False),
             ("label", "text", True),
-            ("why", "text", False),
             ("source", "text", False),
         ],
     )
@@ -191,7 +190,6 @@ SELECT
     COALESCE(b.business_line_id, a.business_line_id) AS business_line_id,
     COALESCE(b.dimension, a.dimension) AS dimension,
     a.label AS from_label, b.label AS to_label,
-    a.why AS why_before, b.why AS why_after,
     a.source AS source_before, b.source AS source_after,
     ra.rank - rb.rank AS steps
 FROM before a
@@ -204,7 +202,7 @@ LEFT JOIN ranks rb ON rb.dimension = COALESCE(b.dimension, a.dimension) AND rb.l
 
 MOVERS_SQL = """
 SELECT c.external_id, c.name, l.code, j.dimension, j.from_label, j.to_label, j.steps,
-    j.why_before, j.why_after, j.source_before, j.source_after
+    j.customer_id, j.business_line_id, j.source_before, j.source_after
 FROM joined j
 JOIN customers c ON c.id = j.customer_id
 LEFT JOIN lines l ON l.id = j.business_line_id
@@ -220,7 +218,9 @@ def compute_diff(
     movers_limit: int | None = None,
     lang: str = "zh",
 ) -> RunDiff:
-    """The diff from ``previous`` to ``run`` (no previous run: every row has "entered")."""
+    """The diff from ``previous`` to ``run`` (no previous run: every row has "entered"). The
+    labels of both runs are compared in bulk; the explanations are read for the movers listed
+    only (all of them are 100 MB at 100,000 customers)."""
     policies = [parsed_policy(run.policy_version)]
     if previous is not None:
         policies.append(parsed_policy(previous.policy_version))
@@ -231,14 +231,14 @@ def compute_diff(
     raw = arrowdb.fetch_all(queries)
     after = _rows(raw["after"])
     before = _rows(raw["before"]) if previous is not None else after.schema.empty_table()
-    customers, lines = _names(raw)
+    names, lines = _names(raw)
     con = duckdb.connect(":memory:")
     try:
         for name, table in (
             ("before", before),
             ("after", after),
             ("ranks", ranks),
-            ("customers", customers),
+            ("customers", names),
             ("lines", lines),
         ):
             con.register(name, table)
@@ -256,6 +256,7 @@ def compute_diff(
     finally:
         con.close()
     dimensions = dimension_diffs(cells, order, titles)
+    whys = explanations_of(run, previous, [(int(r[7]), r[8], str(r[3])) for r in moved])
     movers = [
         Move(
             customer_id=r[0],
@@ -265,8 +266,8 @@ def compute_diff(
             from_label=r[4],
             to_label=r[5],
             steps=None if r[6] is None else int(r[6]),
-            why_before=r[7],
-            why_after=r[8],
+            why_before=whys.get((previous.pk if previous else 0, r[7], r[8], r[3]), ""),
+            why_after=whys.get((run.pk, r[7], r[8], r[3]), ""),
             source_before=r[9],
             source_after=r[10],
         )
@@ -279,6 +280,30 @@ def compute_diff(
         movers=movers,
         movers_total=int(total[0]) if total else 0,
     )
+
+
+#: Customers named in one ``IN`` list at most (SQLite takes 32,766 parameters); beyond, the
+#: explanations of both runs are read whole and picked here.
+MAX_LISTED = 5000
+Key = tuple[int, int | None, str]
+
+
+def explanations_of(
+    run: EvaluationRun, previous: EvaluationRun | None, keys: list[Key]
+) -> dict[tuple[int, int, int | None, str], str]:
+    """The explanations of the listed movers — (customer id, line id, dimension) — in both
+    runs, by (run id, customer id, line id, dimension), in one query through the ``(run,
+    customer)`` index."""
+    if not keys:
+        return {}
+    runs = [run.pk] + ([previous.pk] if previous is not None else [])
+    rows = RunResult.objects.filter(run_id__in=runs)
+    ids = {k[0] for k in keys}
+    if len(ids) <= MAX_LISTED:
+        rows = rows.filter(customer_id__in=ids)
+    values = rows.values_list("run_id", "customer_id", "business_line_id", "dimension", "why")
+    wanted = set(keys)
+    return {(r, c, b, d): why for r, c, b, d, why in values if (c, b, d) in wanted}
 
 
 def dimension_diffs(

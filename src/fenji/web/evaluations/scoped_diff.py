@@ -17,14 +17,16 @@ from typing import Any
 from fenji.policy.models import Policy as PolicyModel
 from fenji.policy.validate import parse_policy
 from fenji.web.customers.models import BusinessLine
-from fenji.web.evaluations.diff import Move, RunDiff, dimension_diffs, label_ranks
+from fenji.web.evaluations.diff import (
+    Key,
+    Move,
+    RunDiff,
+    dimension_diffs,
+    explanations_of,
+    label_ranks,
+)
 from fenji.web.evaluations.models import EvaluationRun, RunResult
 from fenji.web.evaluations.visible_rows import visible_rows
-
-Key = tuple[int, int | None, str]
-#: Customers named in one ``IN`` list at most (SQLite takes 32,766 parameters); beyond, the
-#: explanations of both runs are read whole and picked here.
-MAX_LISTED = 5000
 
 
 @functools.lru_cache(maxsize=32)
@@ -112,7 +114,7 @@ def scoped_diff(
 
     changed.sort(key=sort_key)
     page = changed[offset:] if limit is None else changed[offset : offset + limit]
-    whys = _whys(run, previous, [k for k, _ in page])
+    whys = explanations_of(run, previous, [k for k, _ in page])
     movers = []
     for key, steps in page:
         label_after, source_after, external_id, name = after[key]
@@ -140,19 +142,3 @@ def scoped_diff(
 def _lines(changed: list[tuple[Key, int | None]]) -> list[BusinessLine]:
     ids = {key[1] for key, _ in changed if key[1] is not None}
     return list(BusinessLine.objects.filter(pk__in=ids)) if ids else []
-
-
-def _whys(
-    run: EvaluationRun, previous: EvaluationRun | None, keys: list[Key]
-) -> dict[tuple[int, int, int | None, str], str]:
-    """The explanations of the movers shown, from both runs (one query)."""
-    if not keys:
-        return {}
-    runs = [run.pk] + ([previous.pk] if previous is not None else [])
-    rows = RunResult.objects.filter(run_id__in=runs)
-    customers = {k[0] for k in keys}
-    if len(customers) <= MAX_LISTED:
-        rows = rows.filter(customer_id__in=customers)
-    values = rows.values_list("run_id", "customer_id", "business_line_id", "dimension", "why")
-    wanted = set(keys)
-    return {(r, c, b, d): why for r, c, b, d, why in values if (c, b, d) in wanted}
