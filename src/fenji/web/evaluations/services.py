@@ -123,16 +123,23 @@ def _running_message(policy: str) -> tuple[str, int | None]:
 LOCK_GRACE_SECONDS = 2.0
 
 
+def _acquire(lock: RunLock) -> bool:
+    """Take ``lock``, waiting up to :data:`LOCK_GRACE_SECONDS` for it to come free."""
+    deadline = time.monotonic() + LOCK_GRACE_SECONDS
+    while not lock.try_acquire():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 @contextlib.contextmanager
 def _exclusive(policy: str) -> Iterator[RunLock]:
     """Hold the run lock of ``policy``, or raise :class:`RunRefused` naming the run."""
     lock = run_lock(policy)
-    deadline = time.monotonic() + LOCK_GRACE_SECONDS
-    while not lock.try_acquire():
-        if time.monotonic() >= deadline:
-            message, run_id = _running_message(policy)
-            raise RunRefused(message, running_run_id=run_id)
-        time.sleep(0.05)
+    if not _acquire(lock):
+        message, run_id = _running_message(policy)
+        raise RunRefused(message, running_run_id=run_id)
     try:
         yield lock
     finally:
@@ -537,7 +544,7 @@ def evaluation_runs_reap(*, policy: str) -> list[int]:
     except Policy.DoesNotExist:
         return []
     lock = run_lock(policy)
-    if not lock.try_acquire():
+    if not _acquire(lock):
         return []
     try:
         return _reap(policy_obj)
