@@ -38,7 +38,7 @@ from fenji.web.evaluations.models import (
     RunStatus,
 )
 from fenji.web.policies.models import PolicyVersion
-from fenji.web.policies.services import parsed_policy
+from fenji.web.policies.selectors import parsed_version
 from fenji.web.ui.templatetags.fenji_ui import money, num, pct
 
 
@@ -55,21 +55,9 @@ def customer_get(*, user: Any, external_id: str) -> Customer:
 # --- policies, labels, metrics ------------------------------------------------------------
 
 
-#: Parsed policies per stored version. Versions never change once stored (an edit is a new
-#: version), so a parse is reused; the text is part of the key so that a reused id (a rebuilt
-#: database) never returns a stale model.
-_PARSED: dict[tuple[int, str], PolicyModel] = {}
-
-
 def policy_model(version: PolicyVersion) -> PolicyModel:
-    """The parsed policy of a stored version (parsed once per version and process)."""
-    key = (version.pk, version.yaml)
-    model = _PARSED.get(key)
-    if model is None:
-        if len(_PARSED) >= 64:
-            _PARSED.clear()
-        model = _PARSED[key] = parsed_policy(version)
-    return model
+    """The parsed policy of a stored version (parsed once per text and process)."""
+    return parsed_version(version)
 
 
 def _is_number(value: Any) -> bool:

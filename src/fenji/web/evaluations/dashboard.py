@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from itertools import accumulate
 from typing import Any
 
@@ -39,8 +38,6 @@ from django.db.models.functions import Cast
 from django.utils.translation import gettext
 
 from fenji.engine.labels import label_order
-from fenji.policy.models import Policy as PolicyModel
-from fenji.policy.validate import PolicyError, parse_policy
 from fenji.web.evaluations.dashboard_moves import Migration, Move, migration_between
 from fenji.web.evaluations.models import (
     EvaluationRun,
@@ -51,6 +48,7 @@ from fenji.web.evaluations.models import (
 )
 from fenji.web.evaluations.visible_rows import visible_rows
 from fenji.web.policies.models import PolicyVersion
+from fenji.web.policies.selectors import parsed_or_none
 
 #: As-of dates shown in the label history.
 HISTORY_RUNS = 12
@@ -150,23 +148,12 @@ class Dashboard:
 # --- the selection ----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=64)
-def _parsed(yaml_text: str) -> PolicyModel | None:
-    """A stored policy text, validated once per process: versions never change, and a
-    dashboard request should not re-parse the YAML of every published policy. None when the
-    text no longer validates (a stricter fenji than the one that stored it)."""
-    try:
-        return parse_policy(yaml_text, file="<policy>")
-    except PolicyError:
-        return None
-
-
 def _lang_title(text: Any, lang: str, fallback: str) -> str:
     return text.get(lang) if text is not None else fallback
 
 
-def _policy_title(yaml_text: str, lang: str, name: str) -> str:
-    parsed = _parsed(yaml_text)
+def _policy_title(version: PolicyVersion, lang: str, name: str) -> str:
+    parsed = parsed_or_none(version)
     return _lang_title(parsed.title, lang, name) if parsed is not None else name
 
 
@@ -185,7 +172,7 @@ def dashboard_selection(*, policy: str | None, dimension: str | None, lang: str)
         .select_related("policy")
         .order_by("policy__name")
     }
-    policies = [Choice(name, _policy_title(v.yaml, lang, name)) for name, v in versions.items()]
+    policies = [Choice(name, _policy_title(v, lang, name)) for name, v in versions.items()]
     if not policies:
         return Selection(policies=[])
     wanted = _clean(policy)
@@ -198,7 +185,7 @@ def dashboard_selection(*, policy: str | None, dimension: str | None, lang: str)
     )
     run = publication.run if publication is not None else None
     # The dimensions and labels the run was graded with (a newer version may not have run yet).
-    parsed = _parsed(run.policy_version.yaml if run is not None else versions[chosen].yaml)
+    parsed = parsed_or_none(run.policy_version if run is not None else versions[chosen])
     if parsed is None:
         return Selection(
             policies=policies,

@@ -23,7 +23,7 @@ from fenji.policy.models import Policy as PolicyModel
 from fenji.web.customers.models import BusinessLine, Customer
 from fenji.web.evaluations import arrowdb
 from fenji.web.evaluations.models import EvaluationRun, RunResult
-from fenji.web.policies.services import parsed_policy
+from fenji.web.policies.selectors import parsed_version
 
 
 @dataclass(frozen=True)
@@ -221,9 +221,9 @@ def compute_diff(
     """The diff from ``previous`` to ``run`` (no previous run: every row has "entered"). The
     labels of both runs are compared in bulk; the explanations are read for the movers listed
     only (all of them are 100 MB at 100,000 customers)."""
-    policies = [parsed_policy(run.policy_version)]
+    policies = [parsed_version(run.policy_version)]
     if previous is not None:
-        policies.append(parsed_policy(previous.policy_version))
+        policies.append(parsed_version(previous.policy_version))
     ranks, order, titles = label_ranks(policies, lang)
     queries = {"after": _rows_sql(run.pk), **_names_sql()}
     if previous is not None:

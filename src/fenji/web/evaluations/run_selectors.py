@@ -23,7 +23,7 @@ from fenji.web.evaluations.scoped_diff import scoped_diff
 from fenji.web.evaluations.selectors import run_diff, run_list
 from fenji.web.evaluations.visible_rows import grouped_values, visible_rows
 from fenji.web.policies.models import Policy
-from fenji.web.policies.services import parsed_policy
+from fenji.web.policies.selectors import parsed_version
 
 #: Statuses of a run that has finished, one way or another: its progress no longer changes.
 FINISHED = frozenset(
@@ -113,7 +113,7 @@ def label_counts(*, run: EvaluationRun, user: Any, lang: str) -> list[DimensionC
     counted: dict[str, dict[str | None, int]] = {}
     for row in rows.annotate(n=Count("id")).order_by():
         counted.setdefault(row["g_dimension"], {})[row["g_label"]] = row["n"]
-    order, titles = label_orders([parsed_policy(run.policy_version)], lang)
+    order, titles = label_orders([parsed_version(run.policy_version)], lang)
     out: list[DimensionCounts] = []
     for dim in [*order, *sorted(set(counted) - set(order))]:
         found = counted.get(dim, {})

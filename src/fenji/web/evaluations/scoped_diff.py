@@ -11,11 +11,9 @@ for an administrator). The run page and the REST API both use this one.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from fenji.policy.models import Policy as PolicyModel
-from fenji.policy.validate import parse_policy
 from fenji.web.customers.models import BusinessLine
 from fenji.web.evaluations.diff import (
     Key,
@@ -27,19 +25,13 @@ from fenji.web.evaluations.diff import (
 )
 from fenji.web.evaluations.models import EvaluationRun, RunResult
 from fenji.web.evaluations.visible_rows import visible_rows
-
-
-@functools.lru_cache(maxsize=32)
-def _parsed(version_id: int, name: str, version: int, yaml_text: str) -> PolicyModel:
-    return parse_policy(yaml_text, file=f"{name} v{version}")
+from fenji.web.policies.selectors import parsed_version
 
 
 def run_policy(run: EvaluationRun) -> PolicyModel:
-    """The parsed policy version ``run`` evaluated. Stored versions never change, so the parse
-    is kept per version (the text is part of the key all the same); no query beyond the run's
-    own ``select_related`` of its policy and version."""
-    v = run.policy_version
-    return _parsed(v.pk, run.policy.name, v.version, v.yaml)
+    """The parsed policy version ``run`` evaluated (cached by its text: stored versions never
+    change); no query beyond the run's own ``select_related`` of its version."""
+    return parsed_version(run.policy_version)
 
 
 def _labels(run: EvaluationRun | None, user: Any) -> dict[Key, tuple[str | None, str, str, str]]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
 
 from fenji.web.customers.models import Customer
 from fenji.web.evaluations.diff import RunDiff, compute_diff
@@ -112,13 +113,12 @@ class HistoryEntry:
     why: str
 
 
-def label_history(
-    *, policy: str, customer: str, dimension: str | None = None
-) -> list[HistoryEntry]:
-    """A customer's labels over time: per as-of date, the last successful run of that date.
+M = TypeVar("M", bound=Model)
 
-    Consecutive entries answer "why did this customer drop from A to B in March": each keeps the
-    ``why`` of its own run."""
+
+def _latest_of_each_date(rows: QuerySet[M], policy: str) -> QuerySet[M]:
+    """``rows`` (of a model with ``run``) of the successful runs of ``policy``, and of those
+    only the last run of each as-of date: re-running a month-end replaces it in a history."""
     latest_of_date = (
         EvaluationRun.objects.filter(
             policy=OuterRef("run__policy"),
@@ -128,12 +128,21 @@ def label_history(
         .order_by("-id")
         .values("id")[:1]
     )
-    rows = RunResult.objects.filter(
+    return rows.filter(
         run__policy__name=policy,
         run__status__in=[RunStatus.PUBLISHED, RunStatus.SUPERSEDED],
-        customer__external_id=customer,
         run_id=Subquery(latest_of_date),
     )
+
+
+def label_history(
+    *, policy: str, customer: str, dimension: str | None = None
+) -> list[HistoryEntry]:
+    """A customer's labels over time: per as-of date, the last successful run of that date.
+
+    Consecutive entries answer "why did this customer drop from A to B in March": each keeps the
+    ``why`` of its own run."""
+    rows = _latest_of_each_date(RunResult.objects.filter(customer__external_id=customer), policy)
     if dimension is not None:
         rows = rows.filter(dimension=dimension)
     rows = rows.select_related("run", "business_line").order_by(
@@ -232,19 +241,5 @@ def customer_metrics(*, run: EvaluationRun, customer: Customer | int) -> list[Cu
 def customer_metrics_history(*, policy: str, customer: Customer | int) -> list[CustomerMetrics]:
     """A customer's revenue and metric values over time: per as-of date, those of the last
     successful run of that date (the rule of :func:`label_history`), oldest first."""
-    latest_of_date = (
-        EvaluationRun.objects.filter(
-            policy=OuterRef("run__policy"),
-            as_of=OuterRef("run__as_of"),
-            status__in=[RunStatus.PUBLISHED, RunStatus.SUPERSEDED],
-        )
-        .order_by("-id")
-        .values("id")[:1]
-    )
-    rows = RunCustomer.objects.filter(
-        run__policy__name=policy,
-        run__status__in=[RunStatus.PUBLISHED, RunStatus.SUPERSEDED],
-        customer=customer,
-        run_id=Subquery(latest_of_date),
-    )
+    rows = _latest_of_each_date(RunCustomer.objects.filter(customer=customer), policy)
     return _customer_metrics(rows.order_by("run__as_of", "business_line__code"))

@@ -46,17 +46,27 @@ def published_version(*, name: str) -> PolicyVersion:
 
 
 @lru_cache(maxsize=256)
-def _parsed_text(text: str) -> PolicyModel | None:
+def _parsed_text(text: str) -> PolicyModel | PolicyError:
     try:
         return parse_policy(text, file="<policy>")
-    except PolicyError:
-        return None
+    except PolicyError as err:
+        return err
 
 
 def parsed_or_none(version: PolicyVersion) -> PolicyModel | None:
     """The parsed policy of a stored version (cached by its text), or None when it no longer
     validates (a version saved under older rules). Read-only: callers must not change it."""
-    return _parsed_text(version.yaml)
+    parsed = _parsed_text(version.yaml)
+    return None if isinstance(parsed, PolicyError) else parsed
+
+
+def parsed_version(version: PolicyVersion) -> PolicyModel:
+    """The parsed policy of a stored version from the same cache as :func:`parsed_or_none`;
+    raises :class:`PolicyError` when it no longer validates. Read-only, like that one."""
+    parsed = _parsed_text(version.yaml)
+    if isinstance(parsed, PolicyError):
+        raise parsed
+    return parsed
 
 
 def title_of(*, policy: Policy, version: PolicyVersion | None, lang: str) -> str:

@@ -39,7 +39,7 @@ from fenji.engine.evaluate import evaluate_tables
 from fenji.policy.models import Policy as PolicyModel
 from fenji.policy.validate import PolicyError
 from fenji.web.accounts.access import visible_customers, visible_owners
-from fenji.web.evaluations.diff import label_ranks
+from fenji.web.evaluations.diff import dimension_diffs, label_ranks
 from fenji.web.evaluations.errors import RunError
 from fenji.web.evaluations.facts import FactTables, read_facts
 from fenji.web.evaluations.models import EvaluationRun, RunResult
@@ -340,38 +340,30 @@ def _compare(
 def _dimension_moves(
     cells: list[tuple[Any, ...]], order: dict[str, list[str]], titles: dict[str, str]
 ) -> list[DimensionMoves]:
-    by_dim: dict[str, list[tuple[Any, ...]]] = {}
-    for cell in cells:
-        by_dim.setdefault(str(cell[0]), []).append(cell)
+    """The counts of :func:`~fenji.web.evaluations.diff.dimension_diffs` (the run diff's own),
+    for every dimension of the draft, in its order (one without cells: all zero)."""
+    counted = {d.dimension: d for d in dimension_diffs(cells, order, titles)}
     out: list[DimensionMoves] = []
-    for dim, labels_in_order in order.items():
-        dim_cells = by_dim.get(dim, [])
-        seen = {c[1] for c in dim_cells} | {c[2] for c in dim_cells}
-        labels = list(labels_in_order)
-        labels += sorted(str(x) for x in seen if x is not None and x not in labels)
-        matrix = {a: dict.fromkeys(labels, 0) for a in labels}
-        up = down = same = changed = new = gone = 0
-        for _, a, b, steps, n in dim_cells:
-            n = int(n)
-            if a is None and b is None:
-                continue
-            if a is None:
-                new += n
-            elif b is None:
-                gone += n
-            else:
-                matrix[a][b] += n
-                if a == b:
-                    same += n
-                elif steps is None:
-                    changed += n
-                elif steps > 0:
-                    up += n
-                else:
-                    down += n
+    for dim, labels in order.items():
+        d = counted.get(dim)
+        if d is None:
+            matrix = {a: dict.fromkeys(labels, 0) for a in labels}
+            out.append(
+                DimensionMoves(dim, titles.get(dim, dim), list(labels), 0, 0, 0, 0, 0, 0, matrix)
+            )
+            continue
         out.append(
             DimensionMoves(
-                dim, titles.get(dim, dim), labels, up, down, same, changed, new, gone, matrix
+                dim,
+                d.title,
+                d.labels,
+                d.upgrades,
+                d.downgrades,
+                d.unchanged,
+                d.changed_unranked,
+                d.entered,
+                d.left,
+                d.matrix,
             )
         )
     return out
