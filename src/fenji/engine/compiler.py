@@ -39,9 +39,17 @@ class CompiledPolicy:
     columns: list[OutputColumn]
     dialect: EngineDialect
     units: dict[str, str] = field(default_factory=dict)
+    #: The query's text, made once: generating it takes longer than compiling for a large
+    #: policy, and a caller that compiles beforehand makes it then (the query is not changed
+    #: after compiling).
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def sql(self, pretty: bool = False) -> str:
-        return self.dialect.sql(self.query, pretty=pretty)
+        if pretty:
+            return self.dialect.sql(self.query, pretty=True)
+        if self._text is None:
+            self._text = self.dialect.sql(self.query)
+        return self._text
 
 
 def _layers(
