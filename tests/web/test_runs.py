@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from fenji.web.accounts.models import AuditEntry
@@ -407,8 +408,8 @@ def test_rows_written_in_parts_are_the_rows_written_whole(monkeypatch: pytest.Mo
     override_create(policy=POLICY, customer="C3", dimension="value", label="D", reason="观察")
     whole = evaluation_run_series(policy=POLICY, start=JAN, end=MAR)
 
-    # when the same months run again with a part per customer
-    monkeypatch.setattr(apply, "PART_ROWS", 1)
+    # when the same months run again in parts of two rows (a customer's two labels)
+    monkeypatch.setattr(apply, "PART_ROWS", 2)
     sent: list[int] = []
     real_send = arrowdb.RowWriter.send
 
@@ -421,14 +422,16 @@ def test_rows_written_in_parts_are_the_rows_written_whole(monkeypatch: pytest.Mo
     parts = evaluation_run_series(policy=POLICY, start=JAN, end=MAR)
 
     # then each month was written in five parts of a customer's two labels, and the rows,
-    # their order on disk, the counts and the summaries are those of the runs written whole
+    # their order on disk (one writer on SQLite), the counts and the summaries are those of the
+    # runs written whole
     assert sent == [2] * 5 * 3
     for a, b in zip(whole, parts, strict=True):
         assert result_rows(b.pk) == result_rows(a.pk)
         order = list(
             RunResult.objects.filter(run=b).order_by("pk").values_list("customer_id", "dimension")
         )
-        assert order == sorted(order)
+        if connection.vendor == "sqlite":  # on PostgreSQL two COPY streams take parts at once
+            assert order == sorted(order)
         assert (b.counts, b.summary) == (a.counts, a.summary)
     assert label_of(parts[1].pk, "C1", "steady").source == "held"
     assert label_of(parts[1].pk, "C3", "value").source == "override"

@@ -220,19 +220,22 @@ def _labelled(policy: PolicyModel, result: pa.Table) -> str:
     )
 
 
-#: Result rows per part handed to the writer: the first part is written while the next ones
-#: are still being made (a run of 50,000 customers with five labels each goes in five parts).
+#: Result rows per part handed to the writer: on PostgreSQL the parts go to COPY streams side by
+#: side, and the progress of a run is reported per part (a run of 50,000 customers with five
+#: labels each goes in five parts).
 PART_ROWS = 50_000
 
 
 class RunRows:
-    """The result rows of run ``run_id`` from the engine's ``result`` table, made in parts.
+    """The result rows of run ``run_id`` from the engine's ``result`` table, given in parts.
 
     :meth:`parts` gives the rows in the order of the indexes (customer, line, dimension), in
-    parts of about :data:`PART_ROWS` rows, each covering a range of customer ids: the caller
-    hands a part to the writer and makes the next one while it is written. :meth:`finish`
-    then counts what was held or overridden and, when some were, summarises the labels that
-    apply. Use it as a context manager (it holds a DuckDB connection)."""
+    consecutive parts of about :data:`PART_ROWS` rows: the caller hands each part to the
+    writer as it comes. The first part's customers are made by a query of their own, so that
+    the writer starts at once; the rest by one query, cut into parts (a query per part took
+    half as long again in all). :meth:`finish` then counts what was held or overridden and,
+    when some were, summarises the labels that apply. Use it as a context manager (it holds a
+    DuckDB connection)."""
 
     def __init__(
         self,
@@ -289,21 +292,21 @@ class RunRows:
     def close(self) -> None:
         self._con.close()
 
-    def _id_ranges(self) -> list[pa.Table]:
-        """The customer-id table cut into ranges of ids, each with about ``part_rows`` rows
-        of results (the customers' share of the result, times its dimensions)."""
+    def _ranges(self) -> list[pa.Table]:
+        """The customer-id table in two ranges of ids: the customers of about one part, and
+        the rest (one range when they are few)."""
         ids = self.customer_ids.sort_by("id")
         per_customer = max(self.result.num_rows, 1) * max(len(self.policy.dimensions), 1)
         per_customer = -(-per_customer // max(ids.num_rows, 1))  # rows per customer, rounded up
-        size = max(self.part_rows // per_customer, 1)
-        if ids.num_rows <= size:
+        head = max(self.part_rows // per_customer, 1)
+        if ids.num_rows <= 2 * head:
             return [ids]
-        return [ids.slice(i, size) for i in range(0, ids.num_rows, size)]
+        return [ids.slice(0, head), ids.slice(head)]
 
     def parts(self) -> Iterator[pa.Table]:
-        """The rows, part after part (each in index order, the parts in id order), each made
-        from the result rows of its customers alone."""
-        ranges = self._id_ranges()
+        """The rows in index order, part after part, each range of customers made from their
+        result rows alone."""
+        ranges = self._ranges()
         try:
             for ids in ranges:
                 rows = self.result
@@ -312,9 +315,10 @@ class RunRows:
                     rows = rows.filter(mine)
                 self._con.register("result", rows)
                 self._con.register("customer_ids", ids)
-                part = self._con.sql(self._sql(rows.schema)).to_arrow_table()
-                part = part.select(list(RESULT_COLUMNS))
-                if part.num_rows:
+                made = self._con.sql(self._sql(rows.schema)).to_arrow_table()
+                made = made.select(list(RESULT_COLUMNS))
+                for start in range(0, made.num_rows, self.part_rows):
+                    part = made.slice(start, self.part_rows)
                     self._parts.append(part)
                     yield part
         finally:
