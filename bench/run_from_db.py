@@ -14,12 +14,17 @@ is configured once per process):
    - **run**: ``evaluation_run_start`` — read, evaluate with explanations, hysteresis and
      overrides, write every result row (a label with its explanation per customer and
      dimension) and every customer row (revenue and metric values per customer), publish;
-5. prints a Markdown table: medians, min, max, run / read, and the run's own stage timings.
+5. with ``--floor``, then times as many runs that make their rows but do not write them: the
+   run's floor, what it would take if writing were free;
+6. prints Markdown tables: medians, min, max, run / read, the run's own stage timings, the
+   floor, and the CPU seconds the read and the run used — in this process with its worker
+   processes, and in the PostgreSQL server when it runs on this machine.
 
 Usage::
 
     .venv/bin/python bench/run_from_db.py --customers 50k --orders 1M
     .venv/bin/python bench/run_from_db.py --db sqlite --repeat 3
+    .venv/bin/python bench/run_from_db.py --floor --policy examples/policies/tob_abcd.yaml
 """
 
 from __future__ import annotations
@@ -220,13 +225,17 @@ def child(args: argparse.Namespace) -> None:
         runs: list[float] = []
         stages: list[dict[str, float]] = []
         rows = customer_rows = 0
+        cpu: dict[str, list[tuple[float, float]]] = {"read": [], "run": []}
         for i in range(args.repeat + 1):
+            c0 = _cpu()
             t0 = time.perf_counter()
             facts = read_facts(policy=parsed, upto=as_of)
             t1 = time.perf_counter()
+            c1 = _cpu()
             del facts
             run = evaluation_run_start(policy=parsed.name, as_of=as_of)
             t2 = time.perf_counter()
+            c2 = _cpu()
             rows = int(run.counts["results"])
             customer_rows = int(run.counts.get("customer_rows", 0))
             if i == 0:
@@ -234,9 +243,14 @@ def child(args: argparse.Namespace) -> None:
             reads.append(t1 - t0)
             runs.append(t2 - t1)
             stages.append(dict(run.timings))
+            cpu["read"].append((c1[0] - c0[0], c1[1] - c0[1]))
+            cpu["run"].append((c2[0] - c1[0], c2[1] - c1[1]))
+        unwritten = _runs_without_writing(parsed.name, as_of, args.repeat) if args.floor else []
         out["policies"][parsed.name] = {
             "read": reads,
             "run": runs,
+            "unwritten": unwritten,
+            "cpu": cpu,
             "stages": stages,
             "results": rows,
             "customer_rows": customer_rows,
@@ -244,6 +258,47 @@ def child(args: argparse.Namespace) -> None:
         }
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(out))
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds so far of this process with its finished children (the SQLite worker), and
+    of the local PostgreSQL server with its finished backends (0 where it is not local): a run
+    that keeps both cores busy cannot be made faster by overlapping more."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, _, rest = text.partition("(")[2].rpartition(")")
+        if not name.startswith("postgres"):
+            continue
+        fields = rest.split()
+        ticks += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return client, ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _runs_without_writing(policy: str, as_of: date, repeat: int) -> list[float]:
+    """Runs whose rows are made but not written (:meth:`RowWriter.send` drops them): what a
+    run would take if writing were free — its floor. They are made after the measured runs
+    (a published run without rows would change what the next run's hysteresis compares with)."""
+    from fenji.web.evaluations import arrowdb
+    from fenji.web.evaluations.services import evaluation_run_start
+
+    send = arrowdb.RowWriter.send
+    arrowdb.RowWriter.send = lambda self, table, data: None  # type: ignore[method-assign]
+    try:
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            evaluation_run_start(policy=policy, as_of=as_of)
+            times.append(time.perf_counter() - t0)
+        return times
+    finally:
+        arrowdb.RowWriter.send = send  # type: ignore[method-assign]
 
 
 # --- parent ----------------------------------------------------------------------------------
@@ -281,7 +336,7 @@ def run_db(db: str, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         else:
             env["DATABASE_URL"] = _recreate_pg(args.pg_url)
         cmd = [sys.executable, __file__, "--child", "--data", str(folder), "--as-of", args.as_of]
-        cmd += ["--repeat", str(args.repeat)]
+        cmd += ["--repeat", str(args.repeat)] + (["--floor"] if args.floor else [])
         for p in args.policy:
             cmd += ["--policy", p]
         try:
@@ -320,6 +375,29 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
                 f"{statistics.median(run) / statistics.median(read):.2f}x | {stage_text} | "
                 f"{r['peak_rss_mb']:.0f} | {r['loadavg'][0]:.1f} / {r['loadavg'][1]:.1f} |"
             )
+    lines += [
+        "",
+        "| database | policy | run without writing s (median, min-max) | / read "
+        "| CPU s read: client / PostgreSQL | CPU s run: client / PostgreSQL |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        for name, p in r["policies"].items():
+            free = p.get("unwritten") or []
+            floor = (
+                f"{statistics.median(free):.2f} ({min(free):.2f}-{max(free):.2f}) "
+                f"| {statistics.median(free) / statistics.median(p['read']):.2f}x"
+                if free
+                else "(--floor) |"
+            )
+            cpu = {
+                k: tuple(statistics.median(x[i] for x in v) for i in range(2))
+                for k, v in p["cpu"].items()
+            }
+            lines.append(
+                f"| {r['db']} | {name} | {floor} | {cpu['read'][0]:.2f} / {cpu['read'][1]:.2f} "
+                f"| {cpu['run'][0]:.2f} / {cpu['run'][1]:.2f} |"
+            )
     loads = [
         f"{r['db']}: " + ", ".join(f"{k} {v:.1f}s" for k, v in r["load"].items()) for r in results
     ]
@@ -336,6 +414,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--as-of", default="2026-10-31")
     parser.add_argument("--policy", action="append", default=None)
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time runs that make their rows but do not write them",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write raw measurements here")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", default=None, help=argparse.SUPPRESS)
