@@ -49,6 +49,7 @@ PAGES = [
     ("customers, by revenue", "/customers/?policy=tob_abcd&sort=-revenue"),
     ("customers, search", "/customers/?policy=tob_abcd&q=C0001"),
     ("customers, page 1000", "/customers/?policy=tob_abcd&page=1000"),
+    ("run page", "/runs/{run}/"),  # the published run: its counts and its diff
 ]
 USERS = ("admin", "manager", "rep")
 
@@ -82,9 +83,13 @@ def _measure(users: dict[str, Any], repeat: int) -> list[dict[str, Any]]:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from fenji.web.evaluations.models import Publication
+
     rows: list[dict[str, Any]] = []
     wanted = os.environ.get("FENJI_BENCH_PAGES", "")
-    for name, url in PAGES:
+    published = Publication.objects.get(policy__name="tob_abcd").run_id
+    for name, page in PAGES:
+        url = page.format(run=published)
         if wanted and not any(w.strip() and name.startswith(w.strip()) for w in wanted.split(",")):
             continue
         for role in USERS:

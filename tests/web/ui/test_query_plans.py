@@ -20,6 +20,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from fenji.web.evaluations import scoped_diff
+
 from ..ui_world import World
 
 pytestmark = [
@@ -64,14 +66,24 @@ def plan(sql: str) -> list[str]:
         return [str(row[-1]) for row in cur.fetchall()]
 
 
+@pytest.mark.parametrize("share", [0.0, 2.0], ids=["diff-of-whole-runs", "diff-of-their-rows"])
 @pytest.mark.parametrize("login", ["admin", "mgr_east", "rep_a"])
 def test_no_page_scans_a_run_table_and_only_some_read_a_whole_run(
-    world: World, client_as: Callable[[str], Client], login: str
+    world: World,
+    client_as: Callable[[str], Client],
+    login: str,
+    share: float,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # a user who sees at least BULK_SHARE of the customers gets the diff of whole runs (cut to
+    # their customers); below it, their rows are read through their customers
+    monkeypatch.setattr(scoped_diff, "BULK_SHARE", share)
+    diff_of_whole_runs = reverse("evaluations:run_detail", args=[world.runs[-1].pk])
     client = client_as(login)
     sees_everyone = login == "admin"
     checked = 0
     for url, may_read_a_run in pages(world).items():
+        whole = sees_everyone or "/customers/?" in url or (url == diff_of_whole_runs and not share)
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
         assert response.status_code == 200, url
@@ -82,6 +94,6 @@ def test_no_page_scans_a_run_table_and_only_some_read_a_whole_run(
             checked += 1
             steps = plan(sql)
             assert not [s for s in steps if WHOLE_TABLE.match(s)], (url, steps, sql)
-            if not may_read_a_run or (not sees_everyone and "/customers/?" not in url):
+            if not may_read_a_run or not whole:
                 assert not [s for s in steps if WHOLE_RUN.match(s)], (url, steps, sql)
     assert checked >= 10

@@ -12,11 +12,13 @@ customers and five dimensions is a join of 250,000 rows, not 250,000 ORM objects
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fenji.engine.labels import label_order
 from fenji.policy.models import Policy as PolicyModel
@@ -216,11 +218,15 @@ def compute_diff(
     run: EvaluationRun,
     previous: EvaluationRun | None,
     movers_limit: int | None = None,
+    movers_offset: int = 0,
     lang: str = "zh",
+    customers: Sequence[int] | None = None,
 ) -> RunDiff:
-    """The diff from ``previous`` to ``run`` (no previous run: every row has "entered"). The
-    labels of both runs are compared in bulk; the explanations are read for the movers listed
-    only (all of them are 100 MB at 100,000 customers)."""
+    """The diff from ``previous`` to ``run`` (no previous run: every row has "entered"), over
+    the customers of the database ids ``customers`` when given (else all), with
+    ``movers_limit`` movers from ``movers_offset``. The labels of both runs are compared in
+    bulk; the explanations are read for the movers listed only (all of them are 100 MB at
+    100,000 customers)."""
     policies = [parsed_version(run.policy_version)]
     if previous is not None:
         policies.append(parsed_version(previous.policy_version))
@@ -232,6 +238,10 @@ def compute_diff(
     after = _rows(raw["after"])
     before = _rows(raw["before"]) if previous is not None else after.schema.empty_table()
     names, lines = _names(raw)
+    if customers is not None:
+        wanted = pa.array(list(customers), pa.int64())
+        after = after.filter(pc.is_in(after.column("customer_id"), value_set=wanted))
+        before = before.filter(pc.is_in(before.column("customer_id"), value_set=wanted))
     con = duckdb.connect(":memory:")
     try:
         for name, table in (
@@ -252,6 +262,8 @@ def compute_diff(
             "AND from_label <> to_label"
         ).fetchone()
         limit = f" LIMIT {int(movers_limit)}" if movers_limit is not None else ""
+        if movers_offset:
+            limit += f" OFFSET {int(movers_offset)}"
         moved = con.execute(MOVERS_SQL + limit).fetchall()
     finally:
         con.close()

@@ -2,11 +2,20 @@
 
 :func:`fenji.web.evaluations.selectors.run_diff` compares whole runs (in DuckDB, fast on the
 full company). A manager or rep must not learn how many of *other* people's customers went up
-or down, so for them the same figures are computed from their scoped rows: two queries of
-(customer, line, dimension, label), joined here, then the explanations of the movers shown
-only (one query; a page of the API, the first movers of the run page). The counting itself is
-:mod:`fenji.web.evaluations.diff`'s, so both paths agree by construction (tests compare them
-for an administrator). The run page and the REST API both use this one.
+or down, so for them the same figures are computed over the customers
+:func:`~fenji.web.accounts.access.scope` leaves them, one of two ways:
+
+- a user who sees a large share of the customers a run graded (:data:`BULK_SHARE`) gets the
+  bulk diff (:func:`~fenji.web.evaluations.diff.compute_diff`) restricted to the ids of their
+  customers: both runs are read whole, as for an administrator, and the rows of other
+  customers are dropped before anything is counted;
+- anyone else's rows are read through their customers: two queries of (customer, line,
+  dimension, label), joined here.
+
+Either way only the movers shown get their explanations read (one query; a page of the API,
+the first movers of the run page), and the counting is :mod:`fenji.web.evaluations.diff`'s, so
+both paths agree by construction (tests compare them). The run page and the REST API both use
+this one.
 """
 
 from __future__ import annotations
@@ -14,11 +23,13 @@ from __future__ import annotations
 from typing import Any
 
 from fenji.policy.models import Policy as PolicyModel
-from fenji.web.customers.models import BusinessLine
+from fenji.web.accounts.access import scope
+from fenji.web.customers.models import BusinessLine, Customer
 from fenji.web.evaluations.diff import (
     Key,
     Move,
     RunDiff,
+    compute_diff,
     dimension_diffs,
     explanations_of,
     label_ranks,
@@ -26,6 +37,11 @@ from fenji.web.evaluations.diff import (
 from fenji.web.evaluations.models import EvaluationRun, RunResult
 from fenji.web.evaluations.visible_rows import visible_rows
 from fenji.web.policies.selectors import parsed_version
+
+#: The share of a run's customers from which a user's diff reads both runs whole: a manager
+#: who sees half of 100,000 customers waited 1.9 s for the rows of their customers, 1.2 s for
+#: the whole runs; a rep who sees 8% of them 0.35 s against 1.2 s.
+BULK_SHARE = 0.25
 
 
 def run_policy(run: EvaluationRun) -> PolicyModel:
@@ -62,6 +78,18 @@ def scoped_diff(
     """The diff of ``run`` from ``previous`` over the rows ``user`` may see: every count, and
     ``limit`` movers from ``offset`` (all of them when ``limit`` is None), biggest movements
     first; ``movers_total`` counts them all."""
+    visible = scope(Customer.objects.order_by(), user=user, path="")
+    ids = list(visible.values_list("id", flat=True))
+    graded = int((run.counts or {}).get("customers") or 0)
+    if ids and len(ids) >= BULK_SHARE * graded:
+        return compute_diff(
+            run=run,
+            previous=previous,
+            movers_limit=limit,
+            movers_offset=offset,
+            lang=lang,
+            customers=ids,
+        )
     policies = [run_policy(run)]
     if previous is not None:
         policies.append(run_policy(previous))
