@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from fenji.web.accounts.services import audit
 from fenji.web.api.models import ApiToken
+from fenji.web.errors import CodedError
 
 KEY_MARKER = "fjk_"
 PREFIX_LENGTH = 8
@@ -28,13 +29,8 @@ NAME_MAX = 100
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-class TokenError(ValueError):
+class TokenError(CodedError, ValueError):
     """A token request that cannot be done; ``code`` is stable, ``message`` says the fix."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)

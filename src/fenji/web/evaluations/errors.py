@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
+from fenji.web.errors import CodedError
 
-class RunError(Exception):
+
+class RunError(CodedError):
     """An evaluation run cannot start or could not finish. ``code`` is stable
     (``run.already_running``, ``run.unsupported_source``, ...); the message says what to do."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class RunRefused(RunError):
@@ -21,11 +18,6 @@ class RunRefused(RunError):
         self.running_run_id = running_run_id
 
 
-class OverrideError(ValueError):
+class OverrideError(CodedError, ValueError):
     """An override cannot be made or revoked as asked (unknown dimension or label, no
     reason, ...). ``code`` is stable (``override.unknown_label``, ...)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message

@@ -18,20 +18,19 @@ from django.utils import timezone
 from fenji.web.accounts.access import can, can_see_customer
 from fenji.web.accounts.services import audit
 from fenji.web.customers.models import Customer
+from fenji.web.errors import CodedError
 from fenji.web.facts.models import Interaction
 
 #: Longest note kept; a follow-up is a short record, not a document.
 NOTE_MAX_LENGTH = 4000
 
 
-class FollowupError(ValueError):
+class FollowupError(CodedError, ValueError):
     """A follow-up cannot be recorded as given. ``code`` is stable (``followup.future_date``,
     ...) and ``field`` names the form field at fault, so a form shows the message beside it."""
 
     def __init__(self, code: str, message: str, *, field: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.field = field
 
 

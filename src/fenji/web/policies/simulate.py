@@ -39,6 +39,7 @@ from fenji.engine.evaluate import evaluate_tables
 from fenji.policy.models import Policy as PolicyModel
 from fenji.policy.validate import PolicyError
 from fenji.web.accounts.access import visible_customers, visible_owners
+from fenji.web.errors import CodedError
 from fenji.web.evaluations.diff import dimension_diffs, label_ranks
 from fenji.web.evaluations.errors import RunError
 from fenji.web.evaluations.facts import FactTables, read_facts
@@ -59,13 +60,8 @@ MOVERS_LIMIT = 200
 DIRECTIONS = ("up", "down", "changed")
 
 
-class SimulationError(Exception):
+class SimulationError(CodedError):
     """The version cannot be simulated; ``code`` is stable, the message says what to do."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
