@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.translation import get_language
 from ninja import Query, Router
 
 from fenji.web.accounts.access import require, visible_owners
@@ -17,14 +16,11 @@ from fenji.web.api.selectors import policy_list, run_counts
 from fenji.web.evaluations.models import EvaluationRun, Publication
 from fenji.web.evaluations.selectors import run_get, run_list
 from fenji.web.policies.models import Policy, PolicyVersion
+from fenji.web.ui.language import active_lang
 
 router = Router(tags=["policies and runs"])
 
 MAX_LIMIT = 500
-
-
-def _lang() -> str:
-    return "en" if (get_language() or "").startswith("en") else "zh"
 
 
 def _policy(p: Policy, version: int | None) -> dict[str, Any]:
@@ -134,7 +130,7 @@ def list_runs(
 def get_run(request: HttpRequest, run_id: int) -> dict[str, Any]:
     """A run's status and progress, and its label counts over the caller's customers."""
     run = _visible_run(request, run_id)
-    counts = run_counts(run=run, user=request.auth, lang=_lang())
+    counts = run_counts(run=run, user=request.auth, lang=active_lang())
     return {
         **_run(run),
         "error": _error_for(request, run),
@@ -166,7 +162,7 @@ def get_run_diff(
     matrix per dimension, and the customers who moved (biggest moves first) with both
     explanations — over the caller's customers only."""
     run = _visible_run(request, run_id)
-    page = run_diff_page(run=run, user=request.auth, limit=limit, offset=offset, lang=_lang())
+    page = run_diff_page(run=run, user=request.auth, limit=limit, offset=offset, lang=active_lang())
     return {
         "run_id": run.pk,
         "previous_id": page.previous.pk if page.previous else None,

@@ -21,7 +21,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import Q, QuerySet, Subquery
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from fenji.engine.labels import label_order
@@ -39,11 +38,8 @@ from fenji.web.evaluations.models import (
 )
 from fenji.web.policies.models import PolicyVersion
 from fenji.web.policies.selectors import parsed_version
+from fenji.web.ui.language import active_lang
 from fenji.web.ui.templatetags.fenji_ui import money, num, pct
-
-
-def _lang() -> str:
-    return "en" if (get_language() or "").lower().startswith("en") else "zh"
 
 
 def customer_get(*, user: Any, external_id: str) -> Customer:
@@ -424,7 +420,7 @@ def override_choices(*, user: Any, customer: Customer) -> list[DimensionChoice]:
     """What an override of this customer may set: every dimension of every published policy
     (the version ``override_create`` checks against), with the business lines the customer
     is graded in for policies graded per line. Two queries, without the page's other reads."""
-    lang = _lang()
+    lang = active_lang()
     versions = list(
         PolicyVersion.objects.filter(is_published=True)
         .select_related("policy")
@@ -467,7 +463,7 @@ def active_overrides(*, user: Any, customer: Customer, today: date) -> QuerySet[
 def policy_panels(*, user: Any, customer: Customer, today: date) -> list[PolicyPanel]:
     """Every published policy with the customer's labels, metrics and history in its
     published run, and the overrides that wait for the next run."""
-    lang = _lang()
+    lang = active_lang()
     versions = list(
         PolicyVersion.objects.filter(is_published=True)
         .select_related("policy", "policy__publication__run__policy_version")

@@ -50,7 +50,6 @@ from django.db.models import (
     When,
 )
 from django.db.models.lookups import In
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from fenji.engine.labels import label_order
@@ -59,6 +58,7 @@ from fenji.web.accounts.access import scope, visible_customers, visible_owners
 from fenji.web.customers.models import BusinessLine, Customer
 from fenji.web.evaluations.models import Publication, RunCustomer, RunResult
 from fenji.web.facts.models import Interaction, Order
+from fenji.web.ui.language import active_lang
 
 #: Sort keys of the list; ``label:<dimension>`` sorts by that dimension's tier, best first.
 FIELD_SORTS: dict[str, str] = {
@@ -86,7 +86,7 @@ class DimensionInfo:
 
     @property
     def title(self) -> str:
-        english = (get_language() or "zh-hans").lower().startswith("en")
+        english = active_lang() == "en"
         return (self.title_en or self.title_zh) if english else self.title_zh
 
     def rank(self, label: str | None) -> int | None:

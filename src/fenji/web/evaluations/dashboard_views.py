@@ -18,7 +18,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.translation import get_language
 
 from fenji.web.accounts.access import can, require
 from fenji.web.evaluations import charts
@@ -29,6 +28,7 @@ from fenji.web.evaluations.dashboard import (
     dashboard_build,
     dashboard_selection,
 )
+from fenji.web.ui.language import active_lang
 
 
 def _url(name: str, **kwargs: str) -> str:
@@ -78,7 +78,7 @@ def _with_links(migration: Migration | None) -> Migration | None:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     require(request.user, "dashboard.view")
-    lang = "en" if (get_language() or "").lower().startswith("en") else "zh"
+    lang = active_lang()
     selection = dashboard_selection(
         policy=request.GET.get("policy"), dimension=request.GET.get("dimension"), lang=lang
     )

@@ -17,8 +17,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from fenji.dates import parse_as_of
 from fenji.web.accounts.access import can, require
@@ -39,6 +39,7 @@ from fenji.web.evaluations.run_selectors import (
 )
 from fenji.web.evaluations.selectors import running_run
 from fenji.web.evaluations.services import evaluation_runs_reap
+from fenji.web.ui.language import active_lang
 from fenji.web.ui.paging import paginate
 
 STATUS_TEXT = {
@@ -73,10 +74,6 @@ TIMING_TEXT = {
 }
 #: Movers listed on a run's page (the total is said when there are more).
 MOVERS_SHOWN = 100
-
-
-def _lang() -> str:
-    return "en" if (get_language() or "").lower().startswith("en") else "zh"
 
 
 def _duration(seconds: float | None) -> str:
@@ -160,7 +157,7 @@ def _get_run(run_id: int) -> EvaluationRun:
 
 def _progress_context(request: HttpRequest, run: EvaluationRun) -> dict[str, Any]:
     row = _row(run)
-    counts = label_counts(run=run, user=request.user, lang=_lang()) if row.complete else []
+    counts = label_counts(run=run, user=request.user, lang=active_lang()) if row.complete else []
     return {
         "row": row,
         "run": run,
@@ -245,7 +242,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "timings": timings,
             "run_counts": run.counts or {},
             **_diff_context(
-                run_changes(run=run, user=request.user, lang=_lang(), movers_limit=MOVERS_SHOWN)
+                run_changes(
+                    run=run, user=request.user, lang=active_lang(), movers_limit=MOVERS_SHOWN
+                )
             ),
         }
     )

@@ -14,11 +14,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from fenji.io.errors import Language
 from fenji.web.accounts.access import require
 from fenji.web.facts.importing.tables import KINDS, import_table
 from fenji.web.facts.uploads import (
@@ -39,6 +38,7 @@ from fenji.web.facts.uploads import (
     upload_import,
     upload_save,
 )
+from fenji.web.ui.language import active_lang
 from fenji.web.ui.paging import paginate
 
 KIND_TEXT = {
@@ -52,10 +52,6 @@ KIND_TEXT = {
 }
 #: Problems listed on the check page (the error file has every bad row).
 ISSUES_SHOWN = 20
-
-
-def _lang() -> Language:
-    return "en" if (get_language() or "").lower().startswith("en") else "zh"
 
 
 class UploadForm(forms.Form):
@@ -145,7 +141,7 @@ def import_detail(request: HttpRequest, token: str) -> HttpResponse:
     it did."""
     require(request.user, "import.run")
     upload = _upload(token)
-    lang = _lang()
+    lang = active_lang()
     spec = import_table(upload.kind)
     context: dict[str, Any] = {
         "upload": upload,
@@ -187,7 +183,7 @@ def import_confirm(request: HttpRequest, token: str) -> HttpResponse:
     if upload.status != "uploaded":
         messages.info(request, _("This file was imported already; upload it again to repeat."))
         return redirect("facts:import_detail", token=token)
-    report = upload_import(upload=upload, user=request.user, lang=_lang())
+    report = upload_import(upload=upload, user=request.user, lang=active_lang())
     if report.written:
         messages.success(
             request,

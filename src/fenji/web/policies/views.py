@@ -12,7 +12,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -41,10 +40,7 @@ from fenji.web.policies.simulate import (
     default_as_of,
     policy_simulate,
 )
-
-
-def _lang() -> str:
-    return "en" if (get_language() or "").lower().startswith("en") else "zh"
+from fenji.web.ui.language import active_lang
 
 
 def _policy(name: str) -> Policy:
@@ -86,7 +82,7 @@ def policy_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "policies/list.html",
-        {"rows": policy_rows(lang=_lang()), "can_edit": can(request.user, "policy.edit")},
+        {"rows": policy_rows(lang=active_lang()), "can_edit": can(request.user, "policy.edit")},
     )
 
 
@@ -112,7 +108,7 @@ def policy_detail(request: HttpRequest, name: str, version: int | None = None) -
             "compare_with": published
             if published and published.pk != current.pk
             else (others[0] if others else None),
-            "summary": describe_policy(parsed, _lang()) if parsed is not None else None,
+            "summary": describe_policy(parsed, active_lang()) if parsed is not None else None,
             "lines": numbered_lines(text=current.yaml),
             "run": published_run(policy=policy.name),
             "runs_url": _runs_url(),
@@ -174,7 +170,7 @@ def policy_edit(request: HttpRequest, name: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def policy_new(request: HttpRequest) -> HttpResponse:
     require(request.user, "policy.edit")
-    examples = shipped_examples(lang=_lang())
+    examples = shipped_examples(lang=active_lang())
     extra: dict[str, Any] = {"examples": examples, "tab": "new"}
     if request.method == "POST":
         text = request.POST.get("yaml", "")
@@ -213,7 +209,7 @@ def policy_check(request: HttpRequest) -> HttpResponse:
         {
             "issues": issues,
             "lines": numbered_lines(text=text, issues=issues),
-            "summary": describe_policy(parsed, _lang()) if parsed is not None else None,
+            "summary": describe_policy(parsed, active_lang()) if parsed is not None else None,
         },
     )
 
@@ -263,7 +259,7 @@ def policy_simulation(request: HttpRequest, name: str, version: int) -> HttpResp
                 as_of=as_of,
                 dimension=dimension,
                 direction=direction,
-                lang=_lang(),
+                lang=active_lang(),
             )
         except SimulationError as err:
             context["error"] = err.message
@@ -306,7 +302,9 @@ def policy_publish(request: HttpRequest, name: str, version: int) -> HttpRespons
         "can_publish": True,
     }
     try:
-        context["simulation"] = policy_simulate(version=current, user=request.user, lang=_lang())
+        context["simulation"] = policy_simulate(
+            version=current, user=request.user, lang=active_lang()
+        )
     except SimulationError as err:
         context["error"] = err.message
     return render(request, "policies/publish.html", context)
@@ -333,5 +331,5 @@ def policy_compare(request: HttpRequest, name: str) -> HttpResponse:
         )
         a = _version(versions, _int(request.GET.get("a")) or default_a.version)
         b = _version(versions, _int(request.GET.get("b")) or newest.version)
-        context["comparison"] = compare_versions(a=a, b=b, lang=_lang())
+        context["comparison"] = compare_versions(a=a, b=b, lang=active_lang())
     return render(request, "policies/compare.html", context)

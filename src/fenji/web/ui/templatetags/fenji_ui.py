@@ -14,7 +14,8 @@ from typing import Any
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
-from django.utils.translation import get_language
+
+from fenji.web.ui.language import active_lang
 
 register = template.Library()
 
@@ -37,7 +38,7 @@ def _grouped(value: Decimal, places: int) -> str:
 
 
 def _zh() -> bool:
-    return (get_language() or "zh-hans").lower().startswith("zh")
+    return active_lang() == "zh"
 
 
 def money(value: Any, places: int = 2) -> str:
