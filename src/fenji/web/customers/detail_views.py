@@ -15,8 +15,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -40,7 +39,7 @@ from fenji.web.evaluations.selectors import published_run
 from fenji.web.evaluations.services import override_create, override_revoke
 from fenji.web.facts.followups import FollowupError, interaction_create
 from fenji.web.facts.models import Interaction, Order, Receivable
-from fenji.web.ui.paging import Page
+from fenji.web.ui.paging import Page, page_number, page_of
 
 #: Rows per page of the orders, receivables and follow-ups lists ("show more" adds a page).
 PER_PAGE = {"orders": 20, "receivables": 10, "followups": 10}
@@ -56,23 +55,6 @@ def _customer(request: HttpRequest, external_id: str) -> Customer:
         return profile.customer_get(user=request.user, external_id=external_id)
     except Customer.DoesNotExist:
         raise Http404(_("No such customer.")) from None
-
-
-def _page(queryset: QuerySet[Any], *, number: int, per_page: int) -> Page[Any]:
-    """One page of a list (one COUNT, one slice); the number is clamped to the last page."""
-    count = queryset.count()
-    last = max(1, -(-count // per_page))
-    number = min(max(number, 1), last)
-    offset = (number - 1) * per_page
-    items: list[Model] = list(queryset[offset : offset + per_page])
-    return Page(items=items, number=number, per_page=per_page, count=count, query=QueryDict())
-
-
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return int(request.GET.get("page", "1"))
-    except ValueError:
-        return 1
 
 
 @dataclass(frozen=True)
@@ -106,12 +88,12 @@ def _list_page(
 ) -> Page[Any]:
     user = request.user
     if part == "orders":
-        orders = _page(
+        orders = page_of(
             activity.orders_of(user=user, customer=customer), number=number, per_page=PER_PAGE[part]
         )
         return _rows(orders, [OrderRow(o, activity.is_cancelled(o.status)) for o in orders.items])
     if part == "receivables":
-        page = _page(
+        page = page_of(
             activity.receivables_of(user=user, customer=customer),
             number=number,
             per_page=PER_PAGE[part],
@@ -125,7 +107,7 @@ def _list_page(
             for r in page.items
         ]
         return _rows(page, rows)
-    followups = _page(
+    followups = page_of(
         activity.followups_of(user=user, customer=customer), number=number, per_page=PER_PAGE[part]
     )
     return _rows(
@@ -229,7 +211,7 @@ def customer_list_part(request: HttpRequest, external_id: str, part: str) -> Htt
     customer = _customer(request, external_id)
     today = timezone.localdate()
     page = _list_page(
-        part, request=request, customer=customer, number=_page_number(request), today=today
+        part, request=request, customer=customer, number=page_number(request), today=today
     )
     return render(
         request,

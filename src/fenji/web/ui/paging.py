@@ -59,6 +59,38 @@ class Page(Generic[M]):
         return self._query(self.number + 1)
 
 
+def page_number(request: HttpRequest) -> int:
+    """The page named by ``?page=``: 1 when missing or not a number."""
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def page_of(
+    queryset: QuerySet[M],
+    *,
+    number: int,
+    per_page: int = PER_PAGE,
+    count: int | None = None,
+    query: QueryDict | None = None,
+) -> Page[M]:
+    """Page ``number`` of ``queryset`` (one COUNT unless ``count`` is given, one slice),
+    clamped to the first and last pages; ``query`` is kept in the page's links."""
+    total = queryset.count() if count is None else count
+    last = max(1, -(-total // per_page))
+    number = min(max(number, 1), last)
+    offset = (number - 1) * per_page
+    items: list[Any] = list(queryset[offset : offset + per_page])
+    return Page(
+        items=items,
+        number=number,
+        per_page=per_page,
+        count=total,
+        query=query if query is not None else QueryDict(),
+    )
+
+
 def paginate(
     queryset: QuerySet[M],
     request: HttpRequest,
@@ -66,14 +98,8 @@ def paginate(
     per_page: int = PER_PAGE,
     count: int | None = None,
 ) -> Page[M]:
-    """The page named by ``?page=`` (1 when missing or not a number; clamped to the last)."""
-    try:
-        number = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        number = 1
-    total = queryset.count() if count is None else count
-    last = max(1, -(-total // per_page))
-    number = min(number, last)
-    offset = (number - 1) * per_page
-    items: list[Any] = list(queryset[offset : offset + per_page])
-    return Page(items=items, number=number, per_page=per_page, count=total, query=request.GET)
+    """The page named by ``?page=`` (1 when missing or not a number; clamped to the last),
+    with links that keep the request's other parameters."""
+    return page_of(
+        queryset, number=page_number(request), per_page=per_page, count=count, query=request.GET
+    )
